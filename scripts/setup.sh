@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything hull needs to build, test and benchmark on Debian 12. Idempotent: a second
+# run installs nothing new. Packages come from Debian's archive only.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format git
+  # libraries (DESIGN.md, "Dependencies")
+  libarchive-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev nlohmann-json3-dev
+  libyaml-cpp-dev libcli11-dev libseccomp-dev libcap-dev libfmt-dev libexpected-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # test fixtures and real consumers of what hull writes
+  python3-pytest busybox-static podman skopeo umoci buildah runc uidmap fuse-overlayfs python3 zstd gzip tar
+  # benchmarks
+  hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,1 @@
+namespace hull {}  // the module's sources land here

@@ -1,0 +1,163 @@
+// The local content store. Its root is itself an OCI image layout (oci-layout, index.json,
+// blobs/sha256/<hex>), so `skopeo inspect oci:$HULL_ROOT:NAME` works; hull's own state lives in
+// extra directories beside it (snapshots/, cache/, containers/, volumes/, tmp/; see
+// docs/store-format.md).
+//
+// Invariants:
+//  - A blob file is named by the sha256 of its bytes. Writers stream into tmp/, the digest is
+//    computed while writing and checked against the expected one, then fsync, rename, fsync dir.
+//  - index.json is only replaced atomically (writeFileAtomic), under the exclusive lock.
+//  - Readers verify a blob's digest while reading it (readBlob) or on close (BlobReader).
+//  - A process holds the store lock (flock on $ROOT/lock) for the whole of a command that
+//    changes references: shared while it only adds blobs or reads, exclusive while it changes
+//    index.json or deletes anything. So GC never deletes a blob that a concurrent import is
+//    about to reference.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/digest.h"
+#include "base/fs.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "oci/image.h"
+
+namespace hull::store {
+
+// A held flock on the store; released when destroyed.
+class Lock {
+ public:
+  Lock() = default;
+  explicit Lock(UniqueFd fd) : fd_(std::move(fd)) {}
+  bool held() const { return fd_.valid(); }
+
+ private:
+  UniqueFd fd_;
+};
+
+enum class LockMode { kShared, kExclusive };
+
+// Streams one blob into the store. Nothing is visible until commit(); destruction without a
+// commit removes the staging file.
+class BlobWriter {
+ public:
+  BlobWriter(BlobWriter&&) noexcept;
+  BlobWriter& operator=(BlobWriter&&) noexcept;
+  ~BlobWriter();
+
+  Result<void> write(const void* data, std::size_t size);
+  Result<void> write(std::string_view data) { return write(data.data(), data.size()); }
+  int64_t written() const;
+
+  // Verifies the digest (and size when given) of what was written and moves it into place.
+  // Without an expected digest the computed one is used. Returns the blob's descriptor.
+  Result<oci::Descriptor> commit(std::string_view media_type,
+                                 const std::optional<Digest>& expected = std::nullopt,
+                                 std::optional<int64_t> expected_size = std::nullopt);
+
+ private:
+  friend class Store;
+  struct State;
+  explicit BlobWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Reads one blob and checks its digest when the end is reached: read() returns kCorrupt instead
+// of 0 (end of file) when the bytes do not match their name.
+class BlobReader {
+ public:
+  BlobReader(UniqueFd fd, Digest digest, int64_t size);
+  Result<std::size_t> read(void* data, std::size_t size);
+  int64_t size() const { return size_; }
+  const Digest& digest() const { return digest_; }
+  int fd() const { return fd_.get(); }  // for sendfile/copy_file_range when no check is needed
+
+ private:
+  UniqueFd fd_;
+  Digest digest_;
+  int64_t size_;
+  Sha256 hash_;
+  bool checked_ = false;
+};
+
+// One name in index.json: "NAME:TAG" (the org.opencontainers.image.ref.name annotation) and the
+// image manifest it points to. An untagged image (kept only by a digest reference) is not listed.
+struct ImageRecord {
+  std::string name;           // e.g. "busybox:latest", "localhost:5000/ml/serve:v1"
+  oci::Descriptor manifest;   // media type, digest and size of the image manifest
+};
+
+struct FsckProblem {
+  Digest blob;                      // the missing or corrupt blob
+  std::string what;                 // "missing", "corrupt: digest sha256:... does not match", ...
+  std::vector<std::string> images;  // names of the images it breaks
+};
+
+struct PruneReport {
+  std::vector<Digest> removed;
+  int64_t bytes_freed = 0;
+};
+
+struct DiskUsage {
+  int64_t images = 0;          // number of names
+  int64_t blobs = 0;           // number of blob files
+  int64_t blob_bytes = 0;      // bytes in blobs/
+  int64_t unreferenced_bytes = 0;
+  int64_t snapshot_bytes = 0;  // bytes in snapshots/
+};
+
+class Store {
+ public:
+  // Opens the store at root, creating the layout (mode 0700 root dir) if it does not exist.
+  static Result<Store> open(const fs::path& root);
+
+  const fs::path& root() const { return root_; }
+  fs::path blobPath(const Digest& d) const;
+  fs::path tmpDir() const { return root_ / "tmp"; }
+
+  Result<Lock> lock(LockMode mode) const;
+
+  // --- blobs ---
+  bool hasBlob(const Digest& d) const;
+  Result<BlobWriter> ingest() const;
+  Result<oci::Descriptor> putBlob(std::string_view media_type, std::string_view data) const;
+  // Reads a whole blob (at most max_size bytes) and verifies its digest.
+  Result<std::string> readBlob(const Digest& d, std::size_t max_size = 16u << 20) const;
+  Result<BlobReader> openBlob(const Digest& d) const;
+
+  // --- images (index.json) ---
+  Result<std::vector<ImageRecord>> images() const;
+  // Finds an image by name ("busybox", "busybox:latest"), by full or short (>= 4 hex) image ID
+  // (the config digest, as Docker shows it), or by manifest digest. kNotFound when nothing
+  // matches, kInvalidArgument when a short ID is ambiguous.
+  Result<ImageRecord> find(std::string_view ref) const;
+  // Points name at manifest, replacing what it pointed to. Needs the exclusive lock.
+  Result<void> tag(std::string_view name, const oci::Descriptor& manifest) const;
+  // Removes a name. Needs the exclusive lock.
+  Result<void> untag(std::string_view name) const;
+
+  // Reads and parses an image's manifest and config (both verified).
+  Result<oci::Manifest> manifest(const oci::Descriptor& d) const;
+  Result<oci::ImageConfig> config(const oci::Manifest& m) const;
+
+  // --- maintenance (need the exclusive lock) ---
+  Result<std::vector<FsckProblem>> fsck() const;
+  Result<PruneReport> prune(bool dry_run = false) const;
+  Result<DiskUsage> diskUsage() const;
+
+ private:
+  explicit Store(fs::path root) : root_(std::move(root)) {}
+  fs::path root_;
+};
+
+// Normalizes a user-given image name to the form stored in index.json: lowercase repository
+// checked against the Docker reference grammar, ":latest" added when no tag or digest is given,
+// "docker.io/library/" and "docker.io/" prefixes removed (Docker's familiar form).
+Result<std::string> normalizeName(std::string_view name);
+
+}  // namespace hull::store
