@@ -1,0 +1,7 @@
+#include "cli/command.h"
+
+namespace hull::cli {
+
+void registerSystem(CLI::App&, Context&) {}
+
+}  // namespace hull::cli
