@@ -16,8 +16,8 @@ Result<Digest> Digest::parse(std::string_view text) {
   bool ok = hex.size() == 64;
   for (char c : hex) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
   if (!ok) {
-    return fail(Errc::kInvalidArgument,
-                "invalid digest \"" + std::string(text.substr(0, 80)) + "\": want 64 lowercase hex digits");
+    return fail(Errc::kInvalidArgument, "invalid digest \"" + std::string(text.substr(0, 80)) +
+                                            "\": want 64 lowercase hex digits");
   }
   return fromSha256Hex(std::string(hex));
 }

@@ -41,8 +41,8 @@ Result<std::string> readFile(const fs::path& path, std::size_t max_size) {
     if (n == 0) break;
     got += n;
     if (got > max_size) {
-      return fail(Errc::kInvalidArgument,
-                  fmt::format("{}: file is more than the {} bytes allowed", path.string(), max_size));
+      return fail(Errc::kInvalidArgument, fmt::format("{}: file is more than the {} bytes allowed",
+                                                      path.string(), max_size));
     }
   }
   out.resize(got);

@@ -7,15 +7,24 @@ namespace hull {
 
 std::string_view errcName(Errc code) {
   switch (code) {
-    case Errc::kInvalidArgument: return "invalid argument";
-    case Errc::kNotFound: return "not found";
-    case Errc::kAlreadyExists: return "already exists";
-    case Errc::kCorrupt: return "corrupt";
-    case Errc::kIo: return "i/o error";
-    case Errc::kPermission: return "permission denied";
-    case Errc::kUnsupported: return "unsupported";
-    case Errc::kBusy: return "busy";
-    case Errc::kInternal: return "internal error";
+    case Errc::kInvalidArgument:
+      return "invalid argument";
+    case Errc::kNotFound:
+      return "not found";
+    case Errc::kAlreadyExists:
+      return "already exists";
+    case Errc::kCorrupt:
+      return "corrupt";
+    case Errc::kIo:
+      return "i/o error";
+    case Errc::kPermission:
+      return "permission denied";
+    case Errc::kUnsupported:
+      return "unsupported";
+    case Errc::kBusy:
+      return "busy";
+    case Errc::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -56,16 +56,16 @@ tl::unexpected<Error> failErrno(std::string_view what);  // uses errno
 #define HULL_CONCAT(a, b) HULL_CONCAT_INNER(a, b)
 
 // Returns the error of `expr` from the enclosing function, otherwise continues.
-#define HULL_TRY(expr)                                                  \
-  do {                                                                  \
-    auto&& hull_try_result_ = (expr);                                   \
+#define HULL_TRY(expr)                                                               \
+  do {                                                                               \
+    auto&& hull_try_result_ = (expr);                                                \
     if (!hull_try_result_) return ::hull::fail(std::move(hull_try_result_).error()); \
   } while (0)
 
 // Declares `lhs` from the value of `expr`, or returns its error.
 #define HULL_ASSIGN_OR_RETURN(lhs, expr) \
   HULL_ASSIGN_OR_RETURN_IMPL(HULL_CONCAT(hull_result_, __LINE__), lhs, expr)
-#define HULL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)     \
-  auto tmp = (expr);                                   \
+#define HULL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)       \
+  auto tmp = (expr);                                     \
   if (!tmp) return ::hull::fail(std::move(tmp).error()); \
   lhs = std::move(tmp).value()

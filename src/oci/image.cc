@@ -15,7 +15,8 @@ Result<std::string> getString(const Json& j, const char* key, const char* what) 
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::string();
   if (!it->is_string()) {
-    return fail(Errc::kInvalidArgument, fmt::format("{}: field \"{}\" must be a string", what, key));
+    return fail(Errc::kInvalidArgument,
+                fmt::format("{}: field \"{}\" must be a string", what, key));
   }
   return it->get<std::string>();
 }
@@ -31,7 +32,7 @@ Result<int64_t> getInt(const Json& j, const char* key, const char* what) {
 }
 
 Result<std::optional<std::vector<std::string>>> getStrings(const Json& j, const char* key,
-                                                          const char* what) {
+                                                           const char* what) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::optional<std::vector<std::string>>();
   auto bad = fail(Errc::kInvalidArgument,
@@ -66,14 +67,16 @@ Result<std::vector<std::string>> getKeySet(const Json& j, const char* key, const
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return out;
   if (!it->is_object()) {
-    return fail(Errc::kInvalidArgument, fmt::format("{}: field \"{}\" must be an object", what, key));
+    return fail(Errc::kInvalidArgument,
+                fmt::format("{}: field \"{}\" must be an object", what, key));
   }
   for (const auto& [k, v] : it->items()) out.push_back(k);
   return out;
 }
 
 Result<void> requireObject(const Json& j, const char* what) {
-  if (!j.is_object()) return fail(Errc::kInvalidArgument, fmt::format("{}: not a JSON object", what));
+  if (!j.is_object())
+    return fail(Errc::kInvalidArgument, fmt::format("{}: not a JSON object", what));
   return {};
 }
 
@@ -196,9 +199,8 @@ Result<Descriptor> descriptorFromJson(const Json& j) {
   Descriptor d;
   HULL_ASSIGN_OR_RETURN(d.media_type, getString(j, "mediaType", "descriptor"));
   HULL_ASSIGN_OR_RETURN(std::string digest, getString(j, "digest", "descriptor"));
-  HULL_ASSIGN_OR_RETURN(d.digest, Digest::parse(digest).map_error([](Error e) {
-    return std::move(e).wrap("descriptor");
-  }));
+  HULL_ASSIGN_OR_RETURN(d.digest, Digest::parse(digest).map_error(
+                                      [](Error e) { return std::move(e).wrap("descriptor"); }));
   HULL_ASSIGN_OR_RETURN(d.size, getInt(j, "size", "descriptor"));
   if (d.size < 0) return fail(Errc::kInvalidArgument, "descriptor: negative size");
   HULL_ASSIGN_OR_RETURN(d.annotations, getStringMap(j, "annotations", "descriptor"));
@@ -216,7 +218,8 @@ Result<Manifest> manifestFromJson(const Json& j) {
   Manifest m;
   HULL_ASSIGN_OR_RETURN(int64_t version, getInt(j, "schemaVersion", "manifest"));
   HULL_ASSIGN_OR_RETURN(m.media_type, getString(j, "mediaType", "manifest"));
-  if (version == 1 || m.media_type.find("manifest.v1") != std::string::npos) {
+  if (version == 1 || m.media_type == kDockerSchema1Manifest ||
+      m.media_type == kDockerSchema1Signed) {
     return fail(Errc::kUnsupported,
                 "manifest: Docker schema 1 manifests are not supported; push the image again with "
                 "a current client");
@@ -259,9 +262,8 @@ Result<Index> indexFromJson(const Json& j) {
     return fail(Errc::kInvalidArgument, "index: missing manifests array");
   }
   for (const auto& m : *manifests) {
-    HULL_ASSIGN_OR_RETURN(Descriptor d, descriptorFromJson(m).map_error([](Error e) {
-      return std::move(e).wrap("index");
-    }));
+    HULL_ASSIGN_OR_RETURN(Descriptor d, descriptorFromJson(m).map_error(
+                                            [](Error e) { return std::move(e).wrap("index"); }));
     i.manifests.push_back(std::move(d));
   }
   HULL_ASSIGN_OR_RETURN(i.annotations, getStringMap(j, "annotations", "index"));
@@ -328,7 +330,8 @@ Result<ImageConfig> imageConfigFromJson(const Json& j) {
     c.diff_ids.push_back(std::move(digest));
   }
   if (auto it = j.find("history"); it != j.end() && !it->is_null()) {
-    if (!it->is_array()) return fail(Errc::kInvalidArgument, "image config: history must be an array");
+    if (!it->is_array())
+      return fail(Errc::kInvalidArgument, "image config: history must be an array");
     for (const auto& e : *it) {
       HULL_TRY(requireObject(e, "image config history entry"));
       History h;
@@ -382,15 +385,18 @@ Platform hostPlatform() {
   std::string m = u.machine;
   Platform p;
   p.os = "linux";
-  if (m == "x86_64") p.architecture = "amd64";
+  if (m == "x86_64")
+    p.architecture = "amd64";
   else if (m == "aarch64") {
     p.architecture = "arm64";
     p.variant = "v8";
   } else if (m.starts_with("armv7")) {
     p.architecture = "arm";
     p.variant = "v7";
-  } else if (m == "i686" || m == "i386") p.architecture = "386";
-  else p.architecture = m;
+  } else if (m == "i686" || m == "i386")
+    p.architecture = "386";
+  else
+    p.architecture = m;
   return p;
 }
 

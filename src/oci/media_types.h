@@ -15,7 +15,8 @@ inline constexpr std::string_view kMediaTypeLayerGzip =
     "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr std::string_view kMediaTypeLayerZstd =
     "application/vnd.oci.image.layer.v1.tar+zstd";
-inline constexpr std::string_view kMediaTypeLayoutHeader = "application/vnd.oci.layout.header.v1+json";
+inline constexpr std::string_view kMediaTypeLayoutHeader =
+    "application/vnd.oci.layout.header.v1+json";
 
 inline constexpr std::string_view kDockerManifest =
     "application/vnd.docker.distribution.manifest.v2+json";
