@@ -9,9 +9,9 @@ packages=(
   # libraries (DESIGN.md, "Dependencies")
   libarchive-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev nlohmann-json3-dev
   libyaml-cpp-dev libcli11-dev libseccomp-dev libcap-dev libfmt-dev libexpected-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   # test fixtures and real consumers of what hull writes
-  python3-pytest busybox-static podman skopeo umoci buildah runc uidmap fuse-overlayfs python3 zstd gzip tar
+  python3-pytest python3-jsonschema busybox-static podman skopeo umoci buildah runc uidmap fuse-overlayfs python3 zstd gzip tar
   # benchmarks
   hyperfine
 )

@@ -87,8 +87,10 @@ Result<void> mkdirAll(const fs::path& path, mode_t mode) {
 
 fs::path uniquePath(const fs::path& dir, std::string_view prefix) {
   static std::atomic<unsigned> counter{0};
-  thread_local std::mt19937_64 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
-  return dir / fmt::format("{}-{:x}-{:x}", prefix, rng() & 0xffffffffffULL, counter++);
+  // The pid keeps names apart across fork(), which copies the generator's state and the counter.
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return dir /
+         fmt::format("{}-{}-{:x}-{:x}", prefix, ::getpid(), rng() & 0xffffffffffULL, counter++);
 }
 
 Result<void> renameDurable(const fs::path& from, const fs::path& to) {

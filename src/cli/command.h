@@ -13,7 +13,7 @@
 namespace hull::cli {
 
 struct Context {
-  std::string root;   // --root, else $HULL_ROOT, else the default store root
+  std::string root;  // --root, else $HULL_ROOT, else the default store root
   bool debug = false;
   // Set by the chosen subcommand's callback; returns the process exit status on success.
   std::function<Result<int>()> action;

@@ -50,13 +50,14 @@ Result<std::unique_ptr<Reader>> decompressingReader(Reader& in);
 // A Writer that compresses into `out` using `threads` workers (0 = all cores). Gzip output is a
 // single valid gzip stream (independently deflated blocks joined pigz-style); zstd uses libzstd's
 // workers. Deterministic for the same input, level and block size, whatever the thread count.
+// level -1 picks the defaults: gzip 1, zstd 3 (docs/layers.md says why).
 std::unique_ptr<Writer> compressingWriter(Writer& out, Compression c, int threads = 0,
                                           int level = -1);
 
 struct LayerInfo {
-  Digest diff_id;            // sha256 of the uncompressed tar
+  Digest diff_id;  // sha256 of the uncompressed tar
   int64_t uncompressed_size = 0;
-  Digest digest;             // sha256 of the (compressed) blob as written to `out`
+  Digest digest;  // sha256 of the (compressed) blob as written to `out`
   int64_t size = 0;
   std::string media_type;
   int64_t entries = 0;
@@ -67,9 +68,13 @@ struct LayerInfo {
 // tar bytes pass through unchanged: the diff ID is that of the input's uncompressed stream.
 Result<LayerInfo> importTarball(Reader& in, Writer& out, Compression out_compression);
 
+// Reads a layer blob (any compression) once, checking every entry as importTarball does, and
+// returns its diff ID and uncompressed size (digest and size describe the input as read).
+Result<LayerInfo> checkLayer(Reader& in);
+
 struct ApplyOptions {
-  bool allow_devices = false;  // mknod of char/block devices and fifos (root only)
-  bool allow_setuid = false;   // keep setuid/setgid bits (default: only when running as root)
+  bool allow_devices = false;    // mknod of char/block devices and fifos (root only)
+  bool allow_setuid = false;     // keep setuid/setgid bits (default: only when running as root)
   bool preserve_owners = false;  // chown entries to their uid/gid (root only)
 };
 
@@ -83,7 +88,9 @@ struct ApplyStats {
 // (".wh.NAME" removes NAME, ".wh..wh..opq" empties the directory) are applied. Never writes
 // outside dest: "..", absolute names, writes through symlinks, hard links to outside files,
 // NUL or overlong names are rejected with kCorrupt naming the entry; all paths are resolved
-// relative to a directory fd (openat2 RESOLVE_IN_ROOT). On error dest may hold a partial tree;
+// relative to a directory fd (openat2 RESOLVE_IN_ROOT). A leading "/" means dest (as in Docker),
+// and symlinks resolve as if dest were "/": a write through one stays inside dest. Device nodes
+// and fifos without allow_devices fail with kPermission. On error dest may hold a partial tree;
 // callers apply into a staging directory and rename it into place only on success.
 Result<ApplyStats> applyLayer(Reader& in, const fs::path& dest, const ApplyOptions& options);
 

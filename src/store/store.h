@@ -8,10 +8,13 @@
 //    computed while writing and checked against the expected one, then fsync, rename, fsync dir.
 //  - index.json is only replaced atomically (writeFileAtomic), under the exclusive lock.
 //  - Readers verify a blob's digest while reading it (readBlob) or on close (BlobReader).
-//  - A process holds the store lock (flock on $ROOT/lock) for the whole of a command that
-//    changes references: shared while it only adds blobs or reads, exclusive while it changes
-//    index.json or deletes anything. So GC never deletes a blob that a concurrent import is
-//    about to reference.
+//  - A process holds the store lock (flock on $ROOT/lock) for the whole of a command: shared
+//    while it adds blobs, reads or tags, exclusive while it deletes anything (prune). So GC never
+//    deletes a blob that a concurrent import is about to reference. tag()/untag() serialize
+//    their read-modify-write of index.json on a second flock ($ROOT/index.lock) themselves.
+//  - Locks nest within a process: asking again for a mode the process already holds (or shared
+//    while it holds exclusive) returns a new handle on the same lock instead of deadlocking;
+//    asking for exclusive while the process holds only shared fails with kInternal.
 #pragma once
 
 #include <cstdint>
@@ -29,21 +32,29 @@
 
 namespace hull::store {
 
+enum class LockMode { kShared, kExclusive };
+
 // A held flock on the store; released when destroyed.
 class Lock {
  public:
   Lock() = default;
   explicit Lock(UniqueFd fd) : fd_(std::move(fd)) {}
+  Lock(Lock&& other) noexcept;
+  Lock& operator=(Lock&& other) noexcept;
+  ~Lock();
   bool held() const { return fd_.valid(); }
+  void release();
 
  private:
+  friend class Store;
+  Lock(UniqueFd fd, std::string key) : fd_(std::move(fd)), key_(std::move(key)) {}
   UniqueFd fd_;
+  std::string key_;  // the lock file's path in this process's table of held locks
 };
 
-enum class LockMode { kShared, kExclusive };
-
 // Streams one blob into the store. Nothing is visible until commit(); destruction without a
-// commit removes the staging file.
+// commit removes the staging file. Holds the shared store lock until commit or destruction, so
+// prune cannot remove its staging file.
 class BlobWriter {
  public:
   BlobWriter(BlobWriter&&) noexcept;
@@ -83,30 +94,32 @@ class BlobReader {
   int64_t size_;
   Sha256 hash_;
   bool checked_ = false;
+  bool corrupt_ = false;
 };
 
 // One name in index.json: "NAME:TAG" (the org.opencontainers.image.ref.name annotation) and the
 // image manifest it points to. An untagged image (kept only by a digest reference) is not listed.
 struct ImageRecord {
-  std::string name;           // e.g. "busybox:latest", "localhost:5000/ml/serve:v1"
-  oci::Descriptor manifest;   // media type, digest and size of the image manifest
+  std::string name;          // e.g. "busybox:latest", "localhost:5000/ml/serve:v1"
+  oci::Descriptor manifest;  // media type, digest and size of the image manifest
 };
 
 struct FsckProblem {
-  Digest blob;                      // the missing or corrupt blob
+  Digest blob;                      // the missing or corrupt blob (empty for a stray file)
   std::string what;                 // "missing", "corrupt: digest sha256:... does not match", ...
   std::vector<std::string> images;  // names of the images it breaks
 };
 
 struct PruneReport {
   std::vector<Digest> removed;
-  int64_t bytes_freed = 0;
+  int64_t bytes_freed = 0;      // removed blobs plus staging files
+  int64_t staging_removed = 0;  // entries removed from tmp/
 };
 
 struct DiskUsage {
-  int64_t images = 0;          // number of names
-  int64_t blobs = 0;           // number of blob files
-  int64_t blob_bytes = 0;      // bytes in blobs/
+  int64_t images = 0;      // number of names
+  int64_t blobs = 0;       // number of blob files
+  int64_t blob_bytes = 0;  // bytes in blobs/
   int64_t unreferenced_bytes = 0;
   int64_t snapshot_bytes = 0;  // bytes in snapshots/
 };
@@ -120,7 +133,9 @@ class Store {
   fs::path blobPath(const Digest& d) const;
   fs::path tmpDir() const { return root_ / "tmp"; }
 
+  // Blocks until the lock is granted. tryLock() fails with kBusy instead of waiting.
   Result<Lock> lock(LockMode mode) const;
+  Result<Lock> tryLock(LockMode mode) const;
 
   // --- blobs ---
   bool hasBlob(const Digest& d) const;
@@ -136,22 +151,31 @@ class Store {
   // (the config digest, as Docker shows it), or by manifest digest. kNotFound when nothing
   // matches, kInvalidArgument when a short ID is ambiguous.
   Result<ImageRecord> find(std::string_view ref) const;
-  // Points name at manifest, replacing what it pointed to. Needs the exclusive lock.
+  // Points name at manifest, replacing what it pointed to. The manifest (or index) and the
+  // blobs it references must be in the store. Takes the shared store lock (unless this process
+  // holds it) and the index lock itself; the exclusive lock works too.
   Result<void> tag(std::string_view name, const oci::Descriptor& manifest) const;
-  // Removes a name. Needs the exclusive lock.
+  // Removes a name (kNotFound when it is not there). Locks as tag() does.
   Result<void> untag(std::string_view name) const;
+  // The image ID Docker shows: the config digest of a manifest, the digest of an index.
+  Result<Digest> imageId(const oci::Descriptor& manifest) const;
 
   // Reads and parses an image's manifest and config (both verified).
   Result<oci::Manifest> manifest(const oci::Descriptor& d) const;
   Result<oci::ImageConfig> config(const oci::Manifest& m) const;
 
-  // --- maintenance (need the exclusive lock) ---
+  // --- maintenance: each takes the lock it needs unless this process holds it ---
+  // Shared lock. Problems are sorted by digest.
   Result<std::vector<FsckProblem>> fsck() const;
+  // Exclusive lock: removes unreachable blobs and everything in tmp/.
   Result<PruneReport> prune(bool dry_run = false) const;
+  // Shared lock.
   Result<DiskUsage> diskUsage() const;
 
  private:
   explicit Store(fs::path root) : root_(std::move(root)) {}
+  Result<Lock> acquire(LockMode mode, bool block) const;
+  Result<void> initialize() const;
   fs::path root_;
 };
 

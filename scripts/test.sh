@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, twice:
+#   1. build/       Release optimizations with assertions on: unit tests + integration tests
+#   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on): the same tests
+# It first runs scripts/setup.sh, so a new machine needs nothing else. Exits non-zero when any
+# build or test fails.
+#
+#   ./scripts/test.sh              everything
+#   ./scripts/test.sh --no-asan    only the first tree
+#   ./scripts/test.sh --asan-only  only the sanitizer tree
+# Environment: HULL_JOBS (default: the number of cores); HULL_BUILD_DIR and HULL_ASAN_BUILD_DIR
+# (default build and build-asan) to keep the trees elsewhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+plain=1
+asan=1
+for arg in "$@"; do
+  case $arg in
+    --no-asan) asan=0 ;;
+    --asan-only) plain=0 ;;
+    *) echo "usage: $0 [--no-asan|--asan-only]" >&2; exit 2 ;;
+  esac
+done
+
+./scripts/setup.sh
+jobs=${HULL_JOBS:-$(nproc)}
+failed=()
+
+# Builds one tree and runs its tests; records the tree's name in `failed` on any failure.
+run_tree() {
+  local dir=$1
+  shift
+  echo "=== $dir: configure and build"
+  if ! cmake -S . -B "$dir" -G Ninja "$@" >/dev/null || ! ninja -C "$dir" -j"$jobs"; then
+    failed+=("$dir (build)")
+    return
+  fi
+  echo "=== $dir: tests"
+  if ! ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 1500; then
+    failed+=("$dir (tests)")
+  fi
+  # Skipped integration tests say why (a peer tool missing, not root, ...).
+  grep -h '^SKIPPED' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sed "s|^|$dir: |" || true
+}
+
+# pytest shows the reason for every skip in its summary (ctest keeps it in LastTest.log).
+export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -rs"
+# No __pycache__ folders in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
+
+if [ "$plain" = 1 ]; then
+  # The same configuration as scripts/main-job.sh, so neither rebuilds what the other built.
+  run_tree "${HULL_BUILD_DIR:-build}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O2
+fi
+if [ "$asan" = 1 ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_tree "${HULL_ASAN_BUILD_DIR:-build-asan}" -DCMAKE_BUILD_TYPE=Debug -DHULL_SANITIZE=ON
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "all tests passed"

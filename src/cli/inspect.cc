@@ -1,0 +1,111 @@
+// hull inspect, hull history.
+#include <ctime>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/image_commands.h"
+#include "engine/format.h"
+#include "engine/images.h"
+
+namespace hull::cli {
+namespace {
+
+struct InspectFlags {
+  std::vector<std::string> refs;
+  std::string format = "json";
+};
+
+Result<int> runInspect(const Context& ctx, const InspectFlags& f) {
+  HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
+  OrderedJson all = OrderedJson::array();
+  int status = 0;
+  for (const auto& ref : f.refs) {
+    auto j = engine::inspectImage(store, ref);
+    if (!j) {
+      printError(j.error());
+      status = 1;
+      continue;
+    }
+    if (f.format == "json") {
+      all.push_back(std::move(*j));
+      continue;
+    }
+    HULL_ASSIGN_OR_RETURN(std::string line,
+                          engine::renderTemplate(f.format, Json::parse(j->dump())));
+    fmt::print("{}\n", line);
+  }
+  if (f.format == "json") fmt::print("{}\n", all.dump(4));
+  return status;
+}
+
+struct HistoryFlags {
+  std::string ref;
+  bool no_trunc = false;
+  bool quiet = false;
+  std::string format = "table";
+};
+
+Json historyRow(const engine::HistoryRow& r, const HistoryFlags& f, int64_t now) {
+  std::string id = r.id;
+  if (!f.no_trunc && id.starts_with("sha256:")) id = id.substr(7, 12);
+  std::string by = r.created_by;
+  std::replace(by.begin(), by.end(), '\t', ' ');
+  if (!f.no_trunc) by = engine::ellipsis(by, 45);
+  return {{"Comment", r.comment},
+          {"CreatedAt", r.created},
+          {"CreatedBy", by},
+          {"CreatedSince", engine::createdSince(r.created, now)},
+          {"ID", id},
+          {"Size", engine::humanSize(static_cast<double>(r.size))}};
+}
+
+Result<int> runHistory(const Context& ctx, const HistoryFlags& f) {
+  HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
+  HULL_ASSIGN_OR_RETURN(auto rows, engine::imageHistory(store, f.ref));
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  std::vector<std::vector<std::string>> table = {
+      {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"}};
+  for (const auto& r : rows) {
+    Json row = historyRow(r, f, now);
+    if (f.quiet) {
+      fmt::print("{}\n", row["ID"].get<std::string>());
+    } else if (f.format == "json") {
+      fmt::print("{}\n", row.dump());
+    } else if (f.format != "table") {
+      HULL_ASSIGN_OR_RETURN(std::string line, engine::renderTemplate(f.format, row));
+      fmt::print("{}\n", line);
+    } else {
+      table.push_back(
+          {row["ID"], row["CreatedSince"], row["CreatedBy"], row["Size"], row["Comment"]});
+    }
+  }
+  if (!f.quiet && f.format == "table") fmt::print("{}", engine::renderTable(table));
+  return 0;
+}
+
+}  // namespace
+
+void registerInspect(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<InspectFlags>();
+  auto* cmd = app.add_subcommand("inspect", "Show details of images as a JSON array");
+  cmd->add_option("IMAGE", f->refs, "Image names, IDs or manifest digests")->required();
+  cmd->add_option("-f,--format", f->format,
+                  "json (default: a JSON array like docker inspect) or a Go template such as "
+                  "'{{.Id}}' or '{{json .Config}}', printed once per image");
+  cmd->callback([&ctx, f] { ctx.action = [&ctx, f] { return runInspect(ctx, *f); }; });
+}
+
+void registerHistory(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<HistoryFlags>();
+  auto* cmd = app.add_subcommand("history", "Show how an image was made, newest step first");
+  cmd->add_option("IMAGE", f->ref, "Image name, ID or manifest digest")->required();
+  cmd->add_flag("--no-trunc", f->no_trunc, "Do not shorten IDs and CREATED BY");
+  cmd->add_flag("-q,--quiet", f->quiet, "Print the IMAGE column only");
+  cmd->add_option("--format", f->format,
+                  "Output: table (default), json (one object per line) or a Go template such as "
+                  "'{{.CreatedBy}}'");
+  cmd->callback([&ctx, f] { ctx.action = [&ctx, f] { return runHistory(ctx, *f); }; });
+}
+
+}  // namespace hull::cli

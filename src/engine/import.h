@@ -1,0 +1,41 @@
+// `hull import`: a root file system tarball becomes a one-layer image.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/digest.h"
+#include "base/result.h"
+#include "layer/layer.h"
+#include "oci/image.h"
+#include "store/store.h"
+
+namespace hull::engine {
+
+struct ImportOptions {
+  std::string name;                  // NAME[:TAG]; empty leaves the image without a name
+  std::vector<std::string> changes;  // Dockerfile instructions (--change)
+  std::string message;               // --message: the history comment
+  std::string source = "-";          // where the tarball came from, for the default comment
+  std::string platform;              // "os/arch[/variant]"; empty means the host's
+};
+
+struct ImportResult {
+  Digest id;  // the config digest
+  oci::Descriptor manifest;
+  std::string name;  // normalized
+};
+
+// Parses "linux/amd64", "linux/arm64/v8" into a platform.
+Result<oci::Platform> parsePlatform(std::string_view text);
+
+// Builds the image config of an import (exposed for tests: nothing is written).
+Result<oci::ImageConfig> importConfig(const ImportOptions& options, const Digest& diff_id);
+
+// Reads the tarball (plain, gzip or zstd) from `in`, stores it as a gzip layer, writes the config
+// and manifest, and tags the name.
+Result<ImportResult> importImage(const store::Store& store, layer::Reader& in,
+                                 const ImportOptions& options);
+
+}  // namespace hull::engine

@@ -1,1 +1,0 @@
-namespace hull {}  // the module's sources land here
