@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/format.h"
+#include "layer/layer.h"
 #include "oci/media_types.h"
 
 namespace hull::engine {
@@ -23,6 +24,33 @@ std::pair<std::string, std::string> splitName(std::string_view name) {
   return {std::string(name.substr(0, colon)), std::string(name.substr(colon + 1))};
 }
 
+namespace {
+
+// The uncompressed size of every layer, or nullopt when one is unknown. A layer stored
+// uncompressed is its own tar stream; a compressed one's size comes from its layer record, used
+// only when the record is about the diff ID the config names.
+std::optional<std::vector<int64_t>> uncompressedSizes(const store::Store& store,
+                                                      const oci::Manifest& m,
+                                                      const oci::ImageConfig& c) {
+  if (m.layers.size() != c.diff_ids.size()) return std::nullopt;
+  std::vector<int64_t> sizes;
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    const oci::Descriptor& layer = m.layers[i];
+    auto compression = layer::compressionOf(layer.media_type);
+    if (!compression) return std::nullopt;
+    if (*compression == layer::Compression::kNone) {
+      sizes.push_back(layer.size);
+      continue;
+    }
+    auto record = store.layerRecord(layer.digest);
+    if (!record || record->diff_id != c.diff_ids[i]) return std::nullopt;
+    sizes.push_back(record->size);
+  }
+  return sizes;
+}
+
+}  // namespace
+
 Result<ImageView> loadImageView(const store::Store& store, const store::ImageRecord& record) {
   ImageView view;
   view.record = record;
@@ -33,7 +61,13 @@ Result<ImageView> loadImageView(const store::Store& store, const store::ImageRec
   HULL_ASSIGN_OR_RETURN(view.raw_config, parseJson(raw, "image config").map_error(wrap));
   HULL_ASSIGN_OR_RETURN(view.config, oci::imageConfigFromJson(view.raw_config).map_error(wrap));
   view.id = view.manifest.config.digest;
-  for (const auto& layer : view.manifest.layers) view.size += layer.size;
+  if (auto sizes = uncompressedSizes(store, view.manifest, view.config)) {
+    view.layer_sizes = std::move(*sizes);
+    view.uncompressed_size = true;
+  } else {
+    for (const auto& layer : view.manifest.layers) view.layer_sizes.push_back(layer.size);
+  }
+  for (int64_t s : view.layer_sizes) view.size += s;
   return view;
 }
 
@@ -124,15 +158,15 @@ Result<std::vector<HistoryRow>> imageHistory(const store::Store& store, std::str
   HULL_ASSIGN_OR_RETURN(ImageView view, resolveImage(store, ref));
   std::vector<HistoryRow> rows;
   std::size_t layer = 0;
-  const auto& layers = view.manifest.layers;
+  const auto& sizes = view.layer_sizes;
   for (const auto& h : view.config.history) {
     HistoryRow row{"<missing>", h.created, h.created_by, 0, h.comment};
-    if (!h.empty_layer && layer < layers.size()) row.size = layers[layer++].size;
+    if (!h.empty_layer && layer < sizes.size()) row.size = sizes[layer++];
     rows.push_back(std::move(row));
   }
   // Layers that no history entry describes (configs written without history) still show up.
-  for (; layer < layers.size(); ++layer) {
-    rows.push_back(HistoryRow{"<missing>", view.config.created, "", layers[layer].size, ""});
+  for (; layer < sizes.size(); ++layer) {
+    rows.push_back(HistoryRow{"<missing>", view.config.created, "", sizes[layer], ""});
   }
   std::reverse(rows.begin(), rows.end());
   if (!rows.empty()) rows.front().id = view.id.str();

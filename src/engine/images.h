@@ -22,9 +22,14 @@ struct ImageView {
   store::ImageRecord record;
   oci::Manifest manifest;
   oci::ImageConfig config;
-  Json raw_config;   // the config as stored, for fields the typed config does not keep
-  Digest id;         // the config digest: Docker's image ID
-  int64_t size = 0;  // bytes of the image's layer blobs as stored (see docs/commands/images.md)
+  Json raw_config;  // the config as stored, for fields the typed config does not keep
+  Digest id;        // the config digest: Docker's image ID
+  // The image's size, as Docker shows it: the bytes of its uncompressed layers when hull knows
+  // every one (layer records, or layers stored uncompressed), else of its layer blobs as stored
+  // (see docs/commands/images.md). layer_sizes holds the same kind of size for each layer.
+  int64_t size = 0;
+  std::vector<int64_t> layer_sizes;
+  bool uncompressed_size = false;
 };
 
 Result<ImageView> loadImageView(const store::Store& store, const store::ImageRecord& record);

@@ -60,7 +60,10 @@ Result<oci::Descriptor> ingestLayer(const store::Store& store, layer::Reader& in
   HULL_ASSIGN_OR_RETURN(layer::LayerInfo info,
                         layer::importTarball(in, *out, layer::Compression::kGzip));
   diff_id = info.diff_id;
-  return blob.commit(info.media_type, info.digest, info.size);
+  HULL_ASSIGN_OR_RETURN(oci::Descriptor d, blob.commit(info.media_type, info.digest, info.size));
+  // Best effort: the record spares save and images a decompression; without it they recompute.
+  (void)store.putLayerRecord(d.digest, {info.diff_id, info.uncompressed_size});
+  return d;
 }
 
 }  // namespace

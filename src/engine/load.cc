@@ -192,6 +192,8 @@ Result<Digest> checkedDiffId(const store::Store& store, const Digest& blob,
   HULL_ASSIGN_OR_RETURN(layer::LayerInfo info, layer::checkLayer(*raw).map_error([&](Error e) {
     return Error{Errc::kCorrupt, "layer " + path + ": " + e.message};
   }));
+  // Best effort: the record spares save and images a decompression; without it they recompute.
+  (void)store.putLayerRecord(blob, {info.diff_id, info.uncompressed_size});
   return info.diff_id;
 }
 
@@ -375,7 +377,9 @@ void removeUnreferenced(const store::Store& store, const std::vector<Digest>& cr
   auto referenced = referencedBlobs(store);
   if (!referenced) return;
   for (const auto& d : created) {
-    if (!referenced->count(d)) ::unlink(store.blobPath(d).c_str());
+    if (referenced->count(d)) continue;
+    ::unlink(store.blobPath(d).c_str());
+    (void)store.removeLayerRecord(d);  // prune sweeps one left behind
   }
 }
 

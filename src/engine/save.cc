@@ -1,6 +1,7 @@
 #include "engine/save.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -14,13 +15,50 @@
 
 #include "base/scope_exit.h"
 #include "engine/images.h"
+#include "engine/pipe.h"
 #include "layer/layer.h"
 #include "oci/media_types.h"
 
 namespace hull::engine {
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 20;
+// Where the archive's bytes go. When that is a regular file the kernel is asked to start writing
+// them back every few MiB, so the fsync that ends a save to a file waits for the last few MiB
+// instead of the whole archive, and the disk works while the layers are decompressed.
+class Sink {
+ public:
+  explicit Sink(int fd) : fd_(fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      off_t at = ::lseek(fd, 0, SEEK_CUR);
+      regular_ = at >= 0;
+      start_ = flushed_ = at;
+    }
+  }
+
+  static la_ssize_t write(archive* a, void* self, const void* data, size_t size) {
+    auto* sink = static_cast<Sink*>(self);
+    if (auto r = writeAll(sink->fd_, data, size); !r) {
+      archive_set_error(a, EIO, "%s", r.error().message.c_str());
+      return -1;
+    }
+    sink->written_ += static_cast<off_t>(size);
+    off_t end = sink->start_ + sink->written_;
+    if (sink->regular_ && end - sink->flushed_ >= kWritebackStep) {
+      // Only a hint: where it is not supported the final fsync does all the work.
+      (void)::sync_file_range(sink->fd_, sink->flushed_, end - sink->flushed_,
+                              SYNC_FILE_RANGE_WRITE);
+      sink->flushed_ = end;
+    }
+    return static_cast<la_ssize_t>(size);
+  }
+
+ private:
+  static constexpr off_t kWritebackStep = 8 << 20;
+  int fd_;
+  bool regular_ = false;
+  off_t start_ = 0, written_ = 0, flushed_ = 0;
+};
 
 // A tar stream written with libarchive; entries are plain files owned by root at time 0, so the
 // same images give the same bytes.
@@ -28,11 +66,16 @@ class TarOut {
  public:
   static Result<TarOut> open(int fd) {
     TarOut out;
+    out.sink_ = std::make_unique<Sink>(fd);
     out.a_.reset(archive_write_new());
     if (!out.a_) return fail(Errc::kInternal, "archive_write_new failed");
+    // No blocking: libarchive passes each write straight to the sink instead of copying it into
+    // 10 KiB blocks first. The archive bytes are the same (the last block is never padded).
     if (archive_write_set_format_pax_restricted(out.a_.get()) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(out.a_.get(), 0) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(out.a_.get(), 1) != ARCHIVE_OK ||
-        archive_write_open_fd(out.a_.get(), fd) != ARCHIVE_OK) {
+        archive_write_open2(out.a_.get(), out.sink_.get(), nullptr, &Sink::write, nullptr,
+                            nullptr) != ARCHIVE_OK) {
       return out.error("open archive");
     }
     return out;
@@ -76,74 +119,145 @@ class TarOut {
     const char* msg = archive_error_string(a_.get());
     return fail(Errc::kIo, fmt::format("{}: {}", what, msg != nullptr ? msg : "unknown error"));
   }
+  std::unique_ptr<Sink> sink_;  // before a_: libarchive may write to it until a_ is freed
   std::unique_ptr<archive, decltype(&archive_write_free)> a_{nullptr, archive_write_free};
 };
 
-// Copies `in` into the current entry, which must be exactly `size` bytes.
-Result<void> copyExactly(layer::Reader& in, TarOut& out, int64_t size, const std::string& what) {
-  std::unique_ptr<char[]> buf(new char[kBufferSize]);
-  int64_t copied = 0;
-  while (true) {
-    HULL_ASSIGN_OR_RETURN(std::size_t n, in.read(buf.get(), kBufferSize));
-    if (n == 0) break;
-    copied += static_cast<int64_t>(n);
-    if (copied > size) break;
-    HULL_TRY(out.write(buf.get(), n));
+// Copies a blob into a new entry: one thread reads it (checking its digest at the end) while
+// this one writes.
+Result<void> writeBlob(const store::Store& store, TarOut& out, const Digest& d,
+                       const std::string& path) {
+  HULL_ASSIGN_OR_RETURN(store::BlobReader blob, store.openBlob(d));
+  auto in = layer::funcReader([&blob](void* p, std::size_t n) { return blob.read(p, n); });
+  HULL_TRY(out.begin(path, blob.size()));
+  PipeOptions pipe;
+  if (static_cast<uint64_t>(blob.size()) < pipe.buffer_size) {
+    // Configs and manifests: one read (and the one that sees the end) on this thread.
+    pipe = {.buffer_size = static_cast<std::size_t>(blob.size()) + 1, .buffers = 1};
   }
-  if (copied != size) {
-    return fail(Errc::kCorrupt,
-                fmt::format("{}: changed while it was being saved ({} bytes, expected {})", what,
-                            copied, size));
+  int64_t copied = 0;
+  HULL_TRY(pipeStream(
+      *in,
+      [&](const char* p, std::size_t n) -> Result<void> {
+        copied += static_cast<int64_t>(n);
+        if (copied > blob.size()) return fail(Errc::kCorrupt, "blob " + d.str() + " grew");
+        return out.write(p, n);
+      },
+      pipe));
+  if (copied != blob.size()) {
+    return fail(Errc::kCorrupt, fmt::format("blob {}: changed while it was being saved ({} bytes, "
+                                            "expected {})",
+                                            d.str(), copied, blob.size()));
   }
   return {};
 }
 
-std::unique_ptr<layer::Reader> blobStream(store::BlobReader& blob) {
-  return layer::funcReader([&blob](void* p, std::size_t n) { return blob.read(p, n); });
+// The tar stream of a compressed layer. The compressed bytes are not hashed: what a
+// docker-archive carries is the uncompressed stream, and every use of it checks that stream's
+// diff ID, which proves more than the blob's digest would.
+struct LayerStream {
+  store::BlobReader blob;  // owns the fd the readers below read
+  std::unique_ptr<layer::Reader> raw;
+  std::unique_ptr<layer::Reader> tar;
+};
+
+Result<std::unique_ptr<LayerStream>> openLayerStream(const store::Store& store, const Digest& d) {
+  HULL_ASSIGN_OR_RETURN(store::BlobReader blob, store.openBlob(d));
+  auto s = std::make_unique<LayerStream>(LayerStream{std::move(blob), nullptr, nullptr});
+  s->raw = layer::fdReader(s->blob.fd());
+  HULL_ASSIGN_OR_RETURN(s->tar, layer::decompressingReader(*s->raw));
+  return s;
 }
 
-Result<void> writeBlob(const store::Store& store, TarOut& out, const Digest& d,
-                       const std::string& path) {
-  HULL_ASSIGN_OR_RETURN(store::BlobReader blob, store.openBlob(d));
-  auto in = blobStream(blob);
-  HULL_TRY(out.begin(path, blob.size()));
-  return copyExactly(*in, out, blob.size(), "blob " + d.str());
-}
-
-// Measures a compressed layer's tar stream and checks it against the config's diff ID: the tar
-// header needs the size before the first byte, and a docker-archive names layers by diff ID.
-Result<int64_t> uncompressedSize(const store::Store& store, const Digest& d,
-                                 const Digest& diff_id) {
-  HULL_ASSIGN_OR_RETURN(store::BlobReader blob, store.openBlob(d));
-  auto raw = blobStream(blob);
-  HULL_ASSIGN_OR_RETURN(auto tar, layer::decompressingReader(*raw));
-  std::unique_ptr<char[]> buf(new char[kBufferSize]);
+// The uncompressed size of a layer, from its record when the record's diff ID is the one the
+// config names; otherwise by decompressing it once, which also checks the diff ID, and recording
+// what that taught so that the next save streams it only once.
+Result<store::LayerRecord> knownLayer(const store::Store& store, const Digest& d,
+                                      const Digest& diff_id, bool& from_record) {
+  if (auto r = store.layerRecord(d); r && r->diff_id == diff_id) {
+    from_record = true;
+    return *r;
+  }
+  from_record = false;
+  HULL_ASSIGN_OR_RETURN(auto stream, openLayerStream(store, d));
   Sha256 hash;
   int64_t size = 0;
-  while (true) {
-    HULL_ASSIGN_OR_RETURN(std::size_t n, tar->read(buf.get(), kBufferSize));
-    if (n == 0) break;
-    hash.update(buf.get(), n);
+  HULL_TRY(pipeStream(*stream->tar, [&](const char* p, std::size_t n) -> Result<void> {
+    hash.update(p, n);
     size += static_cast<int64_t>(n);
-  }
+    return {};
+  }));
   if (Digest got = hash.finish(); got != diff_id) {
     return fail(Errc::kCorrupt, fmt::format("layer {}: uncompressed content is {}, the image "
                                             "config says {}",
                                             d.str(), got.str(), diff_id.str()));
   }
-  return size;
+  store::LayerRecord record{diff_id, size};
+  // Best effort: the record only saves work, and the archive is right without it.
+  (void)store.putLayerRecord(d, record);
+  return record;
+}
+
+// What is wrong with a streamed layer, or "" when it is the one the config names.
+std::string streamProblem(int64_t copied, bool overflow, int64_t size, Sha256& hash,
+                          const Digest& diff_id, bool from_record) {
+  if (overflow || copied != size) {
+    std::string got = overflow ? fmt::format("more than {}", size) : std::to_string(copied);
+    return from_record
+               ? fmt::format("its uncompressed stream is {} bytes, its layer record says {}", got,
+                             size)
+               : fmt::format("it changed while it was being saved ({} bytes, expected {})", got,
+                             size);
+  }
+  if (Digest got = hash.finish(); got != diff_id) {
+    return fmt::format("uncompressed content is {}, the image config says {}", got.str(),
+                       diff_id.str());
+  }
+  return {};
+}
+
+Result<void> writeCompressedLayer(const store::Store& store, TarOut& out, const Digest& d,
+                                  const Digest& diff_id, const std::string& path) {
+  bool from_record = false;
+  HULL_ASSIGN_OR_RETURN(store::LayerRecord known, knownLayer(store, d, diff_id, from_record));
+  HULL_ASSIGN_OR_RETURN(auto stream, openLayerStream(store, d));
+  HULL_TRY(out.begin(path, known.size));
+  // One pass: inflate on one thread, hash and write on this one. The entry's size was promised
+  // in its header, so a longer stream stops before its excess is written.
+  Sha256 hash;
+  int64_t copied = 0;
+  bool overflow = false;
+  Result<void> streamed =
+      pipeStream(*stream->tar, [&](const char* p, std::size_t n) -> Result<void> {
+        if (static_cast<int64_t>(n) > known.size - copied) {
+          overflow = true;
+          return fail(Errc::kCorrupt, "longer than its entry");
+        }
+        copied += static_cast<int64_t>(n);
+        hash.update(p, n);
+        return out.write(p, n);
+      });
+  if (!streamed && !overflow) return fail(std::move(streamed).error().wrap("layer " + d.str()));
+  std::string problem = streamProblem(copied, overflow, known.size, hash, diff_id, from_record);
+  if (problem.empty()) return {};
+  // A record that led here is wrong or stale: drop it so that the next save measures afresh.
+  if (from_record) (void)store.removeLayerRecord(d);
+  return fail(Errc::kCorrupt, fmt::format("layer {}: {}", d.str(), problem));
 }
 
 Result<void> writeDockerLayer(const store::Store& store, TarOut& out, const oci::Descriptor& layer,
                               const Digest& diff_id, const std::string& path) {
   HULL_ASSIGN_OR_RETURN(layer::Compression c, layer::compressionOf(layer.media_type));
-  if (c == layer::Compression::kNone) return writeBlob(store, out, layer.digest, path);
-  HULL_ASSIGN_OR_RETURN(int64_t size, uncompressedSize(store, layer.digest, diff_id));
-  HULL_ASSIGN_OR_RETURN(store::BlobReader blob, store.openBlob(layer.digest));
-  auto raw = blobStream(blob);
-  HULL_ASSIGN_OR_RETURN(auto tar, layer::decompressingReader(*raw));
-  HULL_TRY(out.begin(path, size));
-  return copyExactly(*tar, out, size, "layer " + layer.digest.str());
+  if (c != layer::Compression::kNone) {
+    return writeCompressedLayer(store, out, layer.digest, diff_id, path);
+  }
+  // An uncompressed layer is its own tar stream: its digest is its diff ID.
+  if (layer.digest != diff_id) {
+    return fail(Errc::kCorrupt, fmt::format("layer {}: uncompressed, but the image config says "
+                                            "its diff ID is {}",
+                                            layer.digest.str(), diff_id.str()));
+  }
+  return writeBlob(store, out, layer.digest, path);
 }
 
 struct Selected {

@@ -262,6 +262,27 @@ Result<std::pair<int64_t, int64_t>> sweepStaging(const Store& store, bool dry_ru
   return std::pair{entries, bytes};
 }
 
+// Removes the layer records whose blob is gone: those of the blobs prune just removed, and any
+// left behind by a process that died between deleting a blob and its record. Other names in
+// layers/ are left alone, as stray files in blobs/ are.
+Result<void> sweepLayerRecords(const Store& store) {
+  fs::path dir = store.root() / "layers";
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!name.ends_with(".json")) continue;
+    std::string hex = name.substr(0, name.size() - 5);
+    if (!internal::isBlobName(hex)) continue;
+    Digest blob = Digest::fromSha256Hex(hex);
+    if (!store.hasBlob(blob)) HULL_TRY(store.removeLayerRecord(blob));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return fail(Errc::kIo, "list " + dir.string() + ": " + ec.message());
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<PruneReport> Store::prune(bool dry_run) const {
@@ -288,6 +309,7 @@ Result<PruneReport> Store::prune(bool dry_run) const {
     report.bytes_freed += f.size;
   }
   if (!dry_run && !report.removed.empty()) HULL_TRY(fsyncPath(root_ / "blobs" / "sha256"));
+  if (!dry_run) HULL_TRY(sweepLayerRecords(*this));
   HULL_ASSIGN_OR_RETURN(auto staging, sweepStaging(*this, dry_run));
   report.staging_removed = staging.first;
   report.bytes_freed += staging.second;

@@ -101,7 +101,8 @@ Result<Store> Store::open(const fs::path& root) {
 }
 
 Result<void> Store::initialize() const {
-  for (const char* dir : {"blobs/sha256", "snapshots", "cache", "containers", "volumes", "tmp"}) {
+  for (const char* dir :
+       {"blobs/sha256", "layers", "snapshots", "cache", "containers", "volumes", "tmp"}) {
     HULL_TRY(mkdirAll(root_ / dir));
   }
   fs::path layout = root_ / "oci-layout";

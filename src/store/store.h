@@ -1,6 +1,6 @@
 // The local content store. Its root is itself an OCI image layout (oci-layout, index.json,
 // blobs/sha256/<hex>), so `skopeo inspect oci:$HULL_ROOT:NAME` works; hull's own state lives in
-// extra directories beside it (snapshots/, cache/, containers/, volumes/, tmp/; see
+// extra directories beside it (layers/, snapshots/, cache/, containers/, volumes/, tmp/; see
 // docs/store-format.md).
 //
 // Invariants:
@@ -116,6 +116,17 @@ struct PruneReport {
   int64_t staging_removed = 0;  // entries removed from tmp/
 };
 
+// What reading a layer blob taught: the diff ID and size of its uncompressed tar stream. Kept in
+// layers/<blob-hex>.json so that save and images need not decompress the layer again. A cache:
+// regenerable from the blob, and never trusted where a digest check can decide (a save still
+// checks the diff ID of the stream it writes).
+struct LayerRecord {
+  Digest diff_id;
+  int64_t size = 0;  // bytes of the uncompressed tar stream
+
+  friend bool operator==(const LayerRecord&, const LayerRecord&) = default;
+};
+
 struct DiskUsage {
   int64_t images = 0;      // number of names
   int64_t blobs = 0;       // number of blob files
@@ -132,6 +143,7 @@ class Store {
   const fs::path& root() const { return root_; }
   fs::path blobPath(const Digest& d) const;
   fs::path tmpDir() const { return root_ / "tmp"; }
+  fs::path layerRecordPath(const Digest& blob) const;
 
   // Blocks until the lock is granted. tryLock() fails with kBusy instead of waiting.
   Result<Lock> lock(LockMode mode) const;
@@ -144,6 +156,17 @@ class Store {
   // Reads a whole blob (at most max_size bytes) and verifies its digest.
   Result<std::string> readBlob(const Digest& d, std::size_t max_size = 16u << 20) const;
   Result<BlobReader> openBlob(const Digest& d) const;
+
+  // --- layer records (layers/<blob-hex>.json) ---
+  // Records what reading the layer blob `blob` taught, atomically; the blob must be in the store.
+  // Takes the shared lock (the record is staged in tmp/). Writing the same record again is a
+  // no-op.
+  Result<void> putLayerRecord(const Digest& blob, const LayerRecord& record) const;
+  // The record of a layer blob; nullopt when there is none or it cannot be read or parsed.
+  std::optional<LayerRecord> layerRecord(const Digest& blob) const;
+  // Removes a record; a missing one is not an error. Prune removes the records of the blobs it
+  // removes; call this after deleting a blob any other way.
+  Result<void> removeLayerRecord(const Digest& blob) const;
 
   // --- images (index.json) ---
   Result<std::vector<ImageRecord>> images() const;
@@ -167,7 +190,8 @@ class Store {
   // --- maintenance: each takes the lock it needs unless this process holds it ---
   // Shared lock. Problems are sorted by digest.
   Result<std::vector<FsckProblem>> fsck() const;
-  // Exclusive lock: removes unreachable blobs and everything in tmp/.
+  // Exclusive lock: removes unreachable blobs (and their layer records), layer records whose blob
+  // is absent, and everything in tmp/.
   Result<PruneReport> prune(bool dry_run = false) const;
   // Shared lock.
   Result<DiskUsage> diskUsage() const;
