@@ -85,6 +85,7 @@ Result<int> runLoad(const Context& ctx, const LoadFlags& f) {
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
   HULL_ASSIGN_OR_RETURN(engine::LoadResult result, engine::loadArchive(store, fd));
   for (const auto& name : result.names) fmt::print("Loaded image: {}\n", name);
+  for (const auto& id : result.untagged) fmt::print("Loaded image ID: {}\n", id.str());
   return 0;
 }
 
@@ -96,7 +97,9 @@ void registerImport(CLI::App& app, Context& ctx) {
       "import", "Create a one-layer image from a root file system tarball (tar, tar.gz, tar.zst)");
   cmd->add_option("TARBALL", f->source, "The tarball's path, or - to read it from stdin")
       ->required();
-  cmd->add_option("NAME", f->name, "Name for the image, NAME[:TAG] (default tag: latest)");
+  cmd->add_option("NAME", f->name,
+                  "Name for the image, NAME[:TAG] (default tag: latest); without it the image "
+                  "is kept untagged, found by the ID printed");
   cmd->add_option("-c,--change", f->changes,
                   "Apply a Dockerfile instruction to the config (repeatable): CMD, ENTRYPOINT, "
                   "ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL, ONBUILD, SHELL, "

@@ -1,6 +1,9 @@
 // hull images, tag, rmi; registerImageCommands adds every image command.
 #include <ctime>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -27,6 +30,7 @@ namespace {
 
 struct ImagesFlags {
   std::string filter;
+  std::vector<std::string> filters;  // --filter KEY=VALUE
   bool all = false;
   bool quiet = false;
   bool digests = false;
@@ -62,9 +66,34 @@ Json imageRow(const engine::ImageView& v, const ImagesFlags& f, int64_t now) {
           {"VirtualSize", size}};
 }
 
+// Docker's --filter: only dangling=true|false is known here.
+Result<std::optional<bool>> parseDangling(const std::vector<std::string>& filters) {
+  std::optional<bool> dangling;
+  for (const auto& filter : filters) {
+    std::size_t eq = filter.find('=');
+    std::string key = filter.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : filter.substr(eq + 1);
+    if (key != "dangling") {
+      return fail(Errc::kInvalidArgument,
+                  fmt::format("invalid filter \"{}\": only dangling=true|false is supported", key));
+    }
+    if (value != "true" && value != "false" && value != "1" && value != "0") {
+      return fail(Errc::kInvalidArgument,
+                  fmt::format("invalid filter \"dangling={}\": want true or false", value));
+    }
+    bool want = value == "true" || value == "1";
+    if (dangling && *dangling != want) {
+      return fail(Errc::kInvalidArgument, "filters dangling=true and dangling=false conflict");
+    }
+    dangling = want;
+  }
+  return dangling;
+}
+
 Result<int> runImages(const Context& ctx, const ImagesFlags& f) {
+  HULL_ASSIGN_OR_RETURN(std::optional<bool> dangling, parseDangling(f.filters));
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
-  HULL_ASSIGN_OR_RETURN(auto views, engine::listImages(store, f.filter));
+  HULL_ASSIGN_OR_RETURN(auto views, engine::listImages(store, f.filter, dangling));
   int64_t now = static_cast<int64_t>(std::time(nullptr));
   std::vector<std::vector<std::string>> table;
   if (f.digests) {
@@ -98,7 +127,12 @@ void registerImages(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<ImagesFlags>();
   auto* cmd = app.add_subcommand("images", "List images in the local store");
   cmd->add_option("REPOSITORY", f->filter, "Show only this repository (REPOSITORY[:TAG])");
-  cmd->add_flag("-a,--all", f->all, "Show all images (hull keeps only named images: same list)");
+  cmd->add_flag("-a,--all", f->all,
+                "Show all images (untagged ones are listed anyway: hull has no intermediate "
+                "images to hide)");
+  cmd->add_option("-f,--filter", f->filters,
+                  "Filter the list: dangling=true (untagged images only) or dangling=false")
+      ->allow_extra_args(false);
   cmd->add_flag("-q,--quiet", f->quiet, "Print image IDs only");
   cmd->add_flag("--digests", f->digests, "Show a DIGEST column (the manifest digest)");
   cmd->add_flag("--no-trunc", f->no_trunc, "Show full image IDs (sha256:...)");

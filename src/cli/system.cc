@@ -39,7 +39,9 @@ struct PruneFlags {
 
 bool confirm() {
   fmt::print(
-      "WARNING! This will remove all blobs that no image references.\n"
+      "WARNING! This will remove:\n"
+      "  - all dangling images (images without a name)\n"
+      "  - all blobs that no image references\n"
       "Are you sure you want to continue? [y/N] ");
   std::fflush(stdout);
   std::string answer;
@@ -50,7 +52,16 @@ bool confirm() {
 Result<int> runPrune(const Context& ctx, const PruneFlags& f) {
   if (!f.force && !f.dry_run && !confirm()) return 0;
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
-  HULL_ASSIGN_OR_RETURN(store::PruneReport report, store.prune(f.dry_run));
+  // As `docker system prune`: dangling images go first, then what nothing references.
+  HULL_ASSIGN_OR_RETURN(store::PruneReport report,
+                        store.prune(store::PruneOptions{.dry_run = f.dry_run, .untagged = true}));
+  if (!report.untagged.empty()) {
+    fmt::print("{}\n", f.dry_run ? "Would delete images:" : "Deleted Images:");
+    for (const auto& id : report.untagged) {
+      fmt::print("{}: {}\n", f.dry_run ? "would delete" : "deleted", id.str());
+    }
+    fmt::print("\n");
+  }
   if (!report.removed.empty()) {
     fmt::print("{}\n", f.dry_run ? "Would delete blobs:" : "Deleted blobs:");
     for (const auto& d : report.removed) fmt::print("{}\n", d.str());
@@ -86,7 +97,8 @@ void registerSystem(CLI::App& app, Context& ctx) {
   df->callback([&ctx] { ctx.action = [&ctx] { return runDf(ctx); }; });
 
   auto f = std::make_shared<PruneFlags>();
-  auto* prune = sys->add_subcommand("prune", "Remove blobs that no image references");
+  auto* prune = sys->add_subcommand(
+      "prune", "Remove dangling (untagged) images, then blobs that no image references");
   prune->add_flag("-f,--force", f->force, "Do not ask for confirmation");
   prune->add_flag("--dry-run", f->dry_run, "Only list what would be removed");
   prune->callback([&ctx, f] { ctx.action = [&ctx, f] { return runPrune(ctx, *f); }; });

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 namespace hull::engine {
 
 std::pair<std::string, std::string> splitName(std::string_view name) {
+  if (name.empty()) return {"<none>", "<none>"};
   if (auto at = name.find('@'); at != std::string_view::npos) {
     return {std::string(name.substr(0, at)), "<none>"};
   }
@@ -54,7 +56,8 @@ std::optional<std::vector<int64_t>> uncompressedSizes(const store::Store& store,
 Result<ImageView> loadImageView(const store::Store& store, const store::ImageRecord& record) {
   ImageView view;
   view.record = record;
-  auto wrap = [&](Error e) { return std::move(e).wrap("image " + record.name); };
+  std::string what = record.name.empty() ? record.manifest.digest.str() : record.name;
+  auto wrap = [&](Error e) { return std::move(e).wrap("image " + what); };
   HULL_ASSIGN_OR_RETURN(view.manifest, store.manifest(record.manifest).map_error(wrap));
   HULL_ASSIGN_OR_RETURN(std::string raw,
                         store.readBlob(view.manifest.config.digest).map_error(wrap));
@@ -71,7 +74,8 @@ Result<ImageView> loadImageView(const store::Store& store, const store::ImageRec
   return view;
 }
 
-Result<std::vector<ImageView>> listImages(const store::Store& store, std::string_view filter) {
+Result<std::vector<ImageView>> listImages(const store::Store& store, std::string_view filter,
+                                          std::optional<bool> dangling) {
   std::string want_repo, want_name;
   if (!filter.empty()) {
     HULL_ASSIGN_OR_RETURN(std::string normal, store::normalizeName(filter));
@@ -82,9 +86,21 @@ Result<std::vector<ImageView>> listImages(const store::Store& store, std::string
       want_name = normal;
     }
   }
-  HULL_ASSIGN_OR_RETURN(auto records, store.images());
+  HULL_ASSIGN_OR_RETURN(auto records, store.allImages());
+  std::set<Digest> named, untagged_seen;
+  for (const auto& record : records) {
+    if (!record.name.empty()) named.insert(record.manifest.digest);
+  }
   std::vector<ImageView> views;
   for (const auto& record : records) {
+    bool untagged = record.name.empty();
+    // An untagged entry of a manifest that has a name is no dangling image; list each once.
+    if (untagged && (named.count(record.manifest.digest) ||
+                     !untagged_seen.insert(record.manifest.digest).second)) {
+      continue;
+    }
+    if (dangling && *dangling != untagged) continue;
+    if (untagged && !filter.empty()) continue;
     if (!want_name.empty() && record.name != want_name) continue;
     if (!want_repo.empty() && splitName(record.name).first != want_repo) continue;
     HULL_ASSIGN_OR_RETURN(ImageView view, loadImageView(store, record));
@@ -105,6 +121,21 @@ Result<ImageView> resolveImage(const store::Store& store, std::string_view ref) 
 }
 
 namespace {
+
+// The manifest digests of the untagged entries whose image ID is `id`.
+Result<std::vector<Digest>> untaggedOfImage(const store::Store& store, const Digest& id) {
+  HULL_ASSIGN_OR_RETURN(auto records, store.allImages());
+  std::vector<Digest> out;
+  for (const auto& record : records) {
+    if (!record.name.empty()) continue;
+    auto image_id = store.imageId(record.manifest);
+    if (image_id && *image_id == id &&
+        std::find(out.begin(), out.end(), record.manifest.digest) == out.end()) {
+      out.push_back(record.manifest.digest);
+    }
+  }
+  return out;
+}
 
 // The names whose manifest's config is `id`; names that cannot be read are skipped.
 Result<std::vector<std::string>> namesOfImage(const store::Store& store, const Digest& id) {
@@ -173,21 +204,42 @@ Result<std::vector<HistoryRow>> imageHistory(const store::Store& store, std::str
   return rows;
 }
 
+namespace {
+
+Result<void> applyNameChange(const store::Store& store, const NameChange& c) {
+  if (!c.manifest) return store.untag(c.name);
+  if (c.name.empty()) return store.keep(*c.manifest);
+  return store.tag(c.name, *c.manifest);
+}
+
+}  // namespace
+
 Result<void> applyNameChanges(const store::Store& store, const std::vector<NameChange>& changes) {
-  HULL_ASSIGN_OR_RETURN(auto records, store.images());
+  HULL_ASSIGN_OR_RETURN(auto records, store.allImages());
   std::map<std::string, oci::Descriptor> before;
-  for (const auto& r : records) before[r.name] = r.manifest;
+  std::set<Digest> present;  // every manifest an entry pointed at
+  for (const auto& r : records) {
+    present.insert(r.manifest.digest);
+    if (!r.name.empty()) before[r.name] = r.manifest;
+  }
   auto restore = [&](const std::string& name) -> Result<void> {
+    if (name.empty()) return {};
     auto it = before.find(name);
     if (it != before.end()) return store.tag(name, it->second);
     return store.untag(name);
   };
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const NameChange& c = changes[i];
-    Result<void> done = c.manifest ? store.tag(c.name, *c.manifest) : store.untag(c.name);
+    Result<void> done = applyNameChange(store, c);
     if (done) continue;
     for (std::size_t j = i; j-- > 0;) (void)restore(changes[j].name);
-    return fail(std::move(done).error().wrap(c.name));
+    // A manifest these changes brought in stays behind untagged once its names are put back.
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& m = changes[j].manifest;
+      if (m && !present.count(m->digest)) (void)store.dropUntagged(m->digest);
+    }
+    std::string what = c.name.empty() ? "untagged image" : c.name;
+    return fail(std::move(done).error().wrap(what));
   }
   return {};
 }
@@ -228,7 +280,7 @@ void collectReferences(const store::Store& store, const oci::Descriptor& d, int 
 }  // namespace
 
 Result<std::set<Digest>> referencedBlobs(const store::Store& store) {
-  HULL_ASSIGN_OR_RETURN(auto records, store.images());
+  HULL_ASSIGN_OR_RETURN(auto records, store.allImages());
   std::set<Digest> out;
   for (const auto& r : records) collectReferences(store, r.manifest, 0, out);
   return out;
@@ -247,7 +299,8 @@ namespace {
 
 struct RemovalPlan {
   std::vector<std::string> names;
-  std::vector<Digest> blobs;  // config first, then layers
+  std::vector<Digest> untagged;  // manifest digests of the untagged entries to drop
+  std::vector<Digest> blobs;     // config first, then layers
 };
 
 Result<RemovalPlan> planRemoval(const store::Store& store, std::string_view ref, bool force) {
@@ -267,6 +320,7 @@ Result<RemovalPlan> planRemoval(const store::Store& store, std::string_view ref,
   HULL_ASSIGN_OR_RETURN(oci::Manifest m, store.manifest(record.manifest));
   if (plan.names.empty()) {
     HULL_ASSIGN_OR_RETURN(plan.names, namesOfImage(store, m.config.digest));
+    HULL_ASSIGN_OR_RETURN(plan.untagged, untaggedOfImage(store, m.config.digest));
     std::set<std::string> repos;
     for (const auto& n : plan.names) repos.insert(splitName(n).first);
     if (repos.size() > 1 && !force) {
@@ -289,6 +343,10 @@ Result<RemoveReport> removeImage(const store::Store& store, std::string_view ref
   std::vector<NameChange> changes;
   for (const auto& n : plan.names) changes.push_back({n, std::nullopt});
   HULL_TRY(applyNameChanges(store, changes));
+  for (const auto& d : plan.untagged) {
+    auto dropped = store.dropUntagged(d);
+    if (!dropped && dropped.error().code != Errc::kNotFound) return fail(dropped.error());
+  }
   RemoveReport report;
   report.untagged = plan.names;
   HULL_ASSIGN_OR_RETURN(store::PruneReport pruned, store.prune().map_error([](Error e) {

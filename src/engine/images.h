@@ -17,7 +17,8 @@
 
 namespace hull::engine {
 
-// One name with its verified manifest and config.
+// One image (a name, or an untagged image: empty record.name) with its verified manifest and
+// config.
 struct ImageView {
   store::ImageRecord record;
   oci::Manifest manifest;
@@ -34,14 +35,18 @@ struct ImageView {
 
 Result<ImageView> loadImageView(const store::Store& store, const store::ImageRecord& record);
 
-// Every name, newest image first (then by name). `filter` is "", "REPO" (every tag) or
-// "REPO:TAG".
-Result<std::vector<ImageView>> listImages(const store::Store& store, std::string_view filter = {});
+// Every name and every untagged image whose manifest has no name (Docker's dangling images),
+// newest image first (then by name, untagged first). `filter` is "", "REPO" (every tag) or
+// "REPO:TAG" and leaves untagged images out. `dangling` keeps only untagged images (true) or
+// only named ones (false).
+Result<std::vector<ImageView>> listImages(const store::Store& store, std::string_view filter = {},
+                                          std::optional<bool> dangling = std::nullopt);
 
 // Resolves a name, a full or short image ID, or a manifest digest.
 Result<ImageView> resolveImage(const store::Store& store, std::string_view ref);
 
-// Splits a stored name into repository and tag ("<none>" when the name has a digest only).
+// Splits a stored name into repository and tag ("<none>" when the name has a digest only; both
+// "<none>" for the empty name of an untagged image).
 std::pair<std::string, std::string> splitName(std::string_view name);
 
 // `hull inspect`: Docker's image object (Id, RepoTags, Config, RootFS, ...) plus Manifest and
@@ -60,7 +65,8 @@ Result<std::vector<HistoryRow>> imageHistory(const store::Store& store, std::str
 
 // --- changes (each takes the store lock itself) ---
 
-// One change to index.json: point `name` at `manifest`, or remove it when manifest is empty.
+// One change to index.json: point `name` at `manifest`, or remove it when manifest is empty. An
+// empty name keeps `manifest` as an untagged image (store::Store::keep).
 struct NameChange {
   std::string name;
   std::optional<oci::Descriptor> manifest;
@@ -74,7 +80,8 @@ Result<void> applyNameChanges(const store::Store& store, const std::vector<NameC
 Result<void> publishNames(const store::Store& store, const std::vector<NameChange>& changes,
                           const std::vector<Digest>& needed);
 
-// Every blob reachable from a name: manifests (and nested indexes), configs, layers.
+// Every blob reachable from an index.json entry, named or untagged: manifests (and nested
+// indexes), configs, layers.
 Result<std::set<Digest>> referencedBlobs(const store::Store& store);
 
 Result<std::string> tagImage(const store::Store& store, std::string_view source,
@@ -84,8 +91,9 @@ struct RemoveReport {
   std::vector<std::string> untagged;
   std::vector<Digest> deleted;  // the image ID first, then its layers that were removed
 };
-// `hull rmi REF`: a name removes that name; an image ID removes all of its names, which needs
-// `force` when they span several repositories. Unreferenced blobs are then collected.
+// `hull rmi REF`: a name removes that name; an image ID (or manifest digest) removes all of its
+// names and its untagged entries, which needs `force` when the names span several repositories.
+// Unreferenced blobs are then collected (other untagged images are kept).
 Result<RemoveReport> removeImage(const store::Store& store, std::string_view ref, bool force);
 
 }  // namespace hull::engine

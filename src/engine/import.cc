@@ -94,10 +94,9 @@ Result<ImportResult> importImage(const store::Store& store, layer::Reader& in,
   HULL_ASSIGN_OR_RETURN(result.manifest,
                         store.putBlob(oci::kMediaTypeImageManifest, oci::serialize(manifest)));
   result.id = manifest.config.digest;
-  if (!result.name.empty()) {
-    std::vector<Digest> needed = {result.manifest.digest, result.id, layer_desc.digest};
-    HULL_TRY(publishNames(store, {{result.name, result.manifest}}, needed));
-  }
+  // Without a name the image is kept untagged, as Docker keeps it: found by its ID.
+  std::vector<Digest> needed = {result.manifest.digest, result.id, layer_desc.digest};
+  HULL_TRY(publishNames(store, {{result.name, result.manifest}}, needed));
   return result;
 }
 

@@ -14,7 +14,7 @@
 namespace hull::engine {
 
 struct ImportOptions {
-  std::string name;                  // NAME[:TAG]; empty leaves the image without a name
+  std::string name;                  // NAME[:TAG]; empty keeps the image untagged
   std::vector<std::string> changes;  // Dockerfile instructions (--change)
   std::string message;               // --message: the history comment
   std::string source = "-";          // where the tarball came from, for the default comment
@@ -34,7 +34,7 @@ Result<oci::Platform> parsePlatform(std::string_view text);
 Result<oci::ImageConfig> importConfig(const ImportOptions& options, const Digest& diff_id);
 
 // Reads the tarball (plain, gzip or zstd) from `in`, stores it as a gzip layer, writes the config
-// and manifest, and tags the name.
+// and manifest, and tags the name (or keeps the image untagged).
 Result<ImportResult> importImage(const store::Store& store, layer::Reader& in,
                                  const ImportOptions& options);
 

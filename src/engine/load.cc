@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -174,7 +175,8 @@ oci::Descriptor descriptorOf(std::string_view media_type, const Entry& entry) {
 }
 
 struct Planned {
-  std::vector<NameChange> names;
+  std::vector<NameChange> names;  // an empty name keeps the image untagged
+  std::vector<Digest> untagged;   // the image IDs of those
   std::vector<Digest> needed;
 };
 
@@ -242,15 +244,13 @@ Result<void> planDockerImage(const store::Store& store, Contents& contents,
     plan.needed.push_back(l.digest);
     m.layers.push_back(std::move(l));
   }
-  if (image.repo_tags.empty()) {
-    return fail(Errc::kUnsupported,
-                fmt::format("image {} in the archive has no name (RepoTags): hull keeps only "
-                            "named images; save it by name",
-                            config->digest.str()));
-  }
   HULL_ASSIGN_OR_RETURN(oci::Descriptor md, putManifest(store, m, contents));
   plan.needed.push_back(config->digest);
   plan.needed.push_back(md.digest);
+  if (image.repo_tags.empty()) {
+    plan.names.push_back({"", md});
+    plan.untagged.push_back(config->digest);
+  }
   for (const auto& tag : image.repo_tags) {
     HULL_ASSIGN_OR_RETURN(std::string name, store::normalizeName(tag).map_error([&](Error e) {
       return Error{Errc::kCorrupt, "manifest.json: RepoTags: " + e.message};
@@ -282,8 +282,9 @@ Result<const Entry*> ociBlob(const Contents& contents, const oci::Descriptor& d,
   return e;
 }
 
-Result<void> checkOciManifest(const store::Store& store, const Contents& contents,
-                              const oci::Descriptor& d, Planned& plan) {
+// Returns the image ID (the config digest).
+Result<Digest> checkOciManifest(const store::Store& store, const Contents& contents,
+                                const oci::Descriptor& d, Planned& plan) {
   HULL_TRY(ociBlob(contents, d, "manifest"));
   HULL_ASSIGN_OR_RETURN(oci::Manifest m, store.manifest(d).map_error([](Error e) {
     return Error{Errc::kCorrupt, e.message};
@@ -300,7 +301,7 @@ Result<void> checkOciManifest(const store::Store& store, const Contents& content
     HULL_TRY(checkedDiffId(store, l.digest, l.digest.str()));
     plan.needed.push_back(l.digest);
   }
-  return {};
+  return m.config.digest;
 }
 
 // An index names the manifest for this machine (or its only manifest).
@@ -342,6 +343,7 @@ Result<Planned> planOci(const store::Store& store, Contents& contents) {
                         oci::parseIndex(contents.meta["index.json"]).map_error([](Error e) {
                           return Error{Errc::kCorrupt, "index.json: " + e.message};
                         }));
+  if (index.manifests.empty()) return fail(Errc::kCorrupt, "index.json: lists no images");
   Planned plan;
   for (const auto& d : index.manifests) {
     oci::Descriptor target = d;
@@ -350,21 +352,19 @@ Result<Planned> planOci(const store::Store& store, Contents& contents) {
     } else if (!oci::isManifestType(d.media_type)) {
       return fail(Errc::kUnsupported, "index.json: unsupported media type " + d.media_type);
     }
-    HULL_TRY(checkOciManifest(store, contents, target, plan));
+    HULL_ASSIGN_OR_RETURN(Digest id, checkOciManifest(store, contents, target, plan));
+    target.annotations.clear();
     std::string raw_name = ociName(d);
     if (raw_name.empty()) {
-      return fail(Errc::kUnsupported,
-                  fmt::format("image {} in the archive has no name (no {} annotation): hull "
-                              "keeps only named images",
-                              target.digest.str(), oci::kAnnotationRefName));
+      plan.names.push_back({"", target});
+      plan.untagged.push_back(id);
+      continue;
     }
     HULL_ASSIGN_OR_RETURN(std::string name, store::normalizeName(raw_name).map_error([](Error e) {
       return Error{Errc::kCorrupt, "index.json: " + e.message};
     }));
-    target.annotations.clear();
     plan.names.push_back({name, target});
   }
-  if (plan.names.empty()) return fail(Errc::kCorrupt, "index.json: lists no images");
   return plan;
 }
 
@@ -397,7 +397,14 @@ Result<LoadResult> loadLocked(const store::Store& store, int fd, Contents& conte
   }
   HULL_TRY(publishNames(store, plan.names, plan.needed));
   LoadResult result;
-  for (const auto& n : plan.names) result.names.push_back(n.name);
+  for (const auto& n : plan.names) {
+    if (!n.name.empty()) result.names.push_back(n.name);
+  }
+  for (const auto& id : plan.untagged) {
+    if (std::find(result.untagged.begin(), result.untagged.end(), id) == result.untagged.end()) {
+      result.untagged.push_back(id);
+    }
+  }
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/digest.h"
 #include "base/result.h"
 #include "store/store.h"
 
@@ -13,6 +14,9 @@ namespace hull::engine {
 
 struct LoadResult {
   std::vector<std::string> names;  // normalized, in archive order
+  // The image IDs of the images the archive gives no name, kept untagged (Docker's "Loaded
+  // image ID"), in archive order.
+  std::vector<Digest> untagged;
 };
 
 // Reads the archive from fd. On failure nothing is tagged and the blobs this load added that

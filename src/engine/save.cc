@@ -296,8 +296,10 @@ Result<void> writeDockerArchive(const store::Store& store, const std::vector<Sel
       return fail(Errc::kCorrupt, fmt::format("image {}: {} layers but {} diff IDs",
                                               s.view.id.str(), layers.size(), diff_ids.size()));
     }
+    // An image saved by ID has no RepoTags: null, as `docker save` writes it.
+    Json tags = s.names.empty() ? Json(nullptr) : Json(s.names);
     Json entry = {
-        {"Config", s.view.id.hex() + ".json"}, {"RepoTags", s.names}, {"Layers", Json::array()}};
+        {"Config", s.view.id.hex() + ".json"}, {"RepoTags", tags}, {"Layers", Json::array()}};
     for (std::size_t i = 0; i < layers.size(); ++i) {
       std::string path = diff_ids[i].hex() + "/layer.tar";
       if (written.insert(path).second) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <set>
@@ -168,9 +169,11 @@ namespace {
 using internal::BlobFile;
 using internal::Role;
 
+// Untagged images show as <none>@<manifest digest>, the way Docker writes a dangling image's
+// digest reference.
 std::string imageName(const oci::Descriptor& d) {
   std::string name = internal::refName(d);
-  return name.empty() ? d.digest.str() : name;
+  return name.empty() ? "<none>@" + d.digest.str() : name;
 }
 
 // The blobs reachable from index.json, with the images that reach each one.
@@ -180,8 +183,7 @@ struct Reachable {
   std::vector<std::pair<std::string, internal::WalkIssue>> issues;  // image name, issue
 };
 
-Result<Reachable> mark(const Store& store) {
-  HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(store));
+Reachable markIndex(const Store& store, oci::Index index) {
   Reachable r;
   r.index = std::move(index);
   for (const auto& entry : r.index.manifests) {
@@ -192,6 +194,11 @@ Result<Reachable> mark(const Store& store) {
          .on_issue = [&](const internal::WalkIssue& i) { r.issues.emplace_back(name, i); }});
   }
   return r;
+}
+
+Result<Reachable> mark(const Store& store) {
+  HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(store));
+  return markIndex(store, std::move(index));
 }
 
 }  // namespace
@@ -283,11 +290,45 @@ Result<void> sweepLayerRecords(const Store& store) {
   return {};
 }
 
+// The image IDs of the untagged entries whose manifest has no name (the manifest digest where it
+// cannot be read), once each; then drops every untagged entry from index.
+std::vector<Digest> takeUntagged(const Store& store, oci::Index& index) {
+  std::set<Digest> named;
+  for (const auto& d : index.manifests) {
+    if (!internal::refName(d).empty()) named.insert(d.digest);
+  }
+  std::vector<Digest> ids;
+  std::set<Digest> seen;
+  for (const auto& d : index.manifests) {
+    if (!internal::refName(d).empty() || named.count(d.digest) || !seen.insert(d.digest).second) {
+      continue;
+    }
+    auto id = store.imageId(d);
+    ids.push_back(id ? *id : d.digest);
+  }
+  std::erase_if(index.manifests,
+                [](const oci::Descriptor& d) { return internal::refName(d).empty(); });
+  return ids;
+}
+
 }  // namespace
 
-Result<PruneReport> Store::prune(bool dry_run) const {
+Result<PruneReport> Store::prune(bool dry_run) const { return prune(PruneOptions{dry_run}); }
+
+Result<PruneReport> Store::prune(const PruneOptions& options) const {
+  const bool dry_run = options.dry_run;
   HULL_ASSIGN_OR_RETURN(Lock held, lock(LockMode::kExclusive));
-  HULL_ASSIGN_OR_RETURN(Reachable reach, mark(*this));
+  // Nobody can tag while the exclusive lock is held; index.lock still guards the rewrite.
+  UniqueFd index_lock;
+  if (options.untagged) {
+    HULL_ASSIGN_OR_RETURN(index_lock, internal::lockIndexFile(*this));
+  }
+  HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(*this));
+  std::size_t entries = index.manifests.size();
+  PruneReport report;
+  if (options.untagged) report.untagged = takeUntagged(*this, index);
+  bool index_changed = index.manifests.size() != entries;
+  Reachable reach = markIndex(*this, std::move(index));
   // A manifest that cannot be read hides what it references: sweeping now could delete the
   // layers of an image that is still repairable.
   for (const auto& [name, issue] : reach.issues) {
@@ -298,8 +339,12 @@ Result<PruneReport> Store::prune(bool dry_run) const {
                               name, internal::roleName(issue.role), issue.blob.str(), issue.what));
     }
   }
+  if (index_changed && !dry_run) {
+    HULL_TRY(internal::saveIndex(*this, reach.index).map_error([](Error e) {
+      return e.wrap("prune: remove untagged images");
+    }));
+  }
   HULL_ASSIGN_OR_RETURN(std::vector<BlobFile> files, internal::listBlobs(*this));
-  PruneReport report;
   for (const BlobFile& f : files) {
     if (f.digest.empty() || reach.users.count(f.digest) > 0) continue;
     if (!dry_run && ::unlink(blobPath(f.digest).c_str()) != 0 && errno != ENOENT) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -168,6 +169,13 @@ Result<std::vector<ImageRecord>> Store::images() const {
   return out;
 }
 
+Result<std::vector<ImageRecord>> Store::allImages() const {
+  HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(*this));
+  std::vector<ImageRecord> out;
+  for (const auto& d : index.manifests) out.push_back(recordOf(d));
+  return out;
+}
+
 Result<Digest> Store::imageId(const oci::Descriptor& manifest) const {
   if (oci::isIndexType(manifest.media_type)) return manifest.digest;
   HULL_ASSIGN_OR_RETURN(oci::Manifest m, this->manifest(manifest));
@@ -246,42 +254,85 @@ Result<ImageRecord> Store::find(std::string_view ref) const {
   return not_found();
 }
 
+namespace {
+
+Result<void> checkImageType(const oci::Descriptor& manifest, std::string_view context) {
+  if (!oci::isManifestType(manifest.media_type) && !oci::isIndexType(manifest.media_type)) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("{}: media type \"{}\" is not an image "
+                            "manifest or index",
+                            context, internal::printable(manifest.media_type)));
+  }
+  return {};
+}
+
+// Refuses an image that is not all there: every entry must always lead to a whole image.
+Result<void> checkWhole(const Store& store, const oci::Descriptor& manifest,
+                        std::string_view context) {
+  std::optional<internal::WalkIssue> issue;
+  internal::walkImage(store, manifest,
+                      {.on_blob = nullptr, .on_issue = [&](const internal::WalkIssue& i) {
+                         if (!issue) issue = i;
+                       }});
+  if (!issue) return {};
+  return fail(issue->what == "missing" ? Errc::kNotFound : Errc::kCorrupt,
+              fmt::format("{}: {} {} is {}", context, internal::roleName(issue->role),
+                          issue->blob.str(), issue->what));
+}
+
+bool pointsAt(const oci::Index& index, const Digest& digest) {
+  return std::any_of(index.manifests.begin(), index.manifests.end(),
+                     [&](const oci::Descriptor& d) { return d.digest == digest; });
+}
+
+oci::Descriptor untaggedEntry(oci::Descriptor d) {
+  d.annotations.erase(std::string(oci::kAnnotationRefName));
+  return d;
+}
+
+// Points the entry of `name` at `entry`; untagged entries of the new manifest go (it has a name
+// now). A manifest left without any entry stays untagged when keep_old says so.
+void moveName(oci::Index& index, const std::string& name, const oci::Descriptor& entry,
+              const std::function<bool(const oci::Descriptor&)>& keep_old) {
+  auto& m = index.manifests;
+  std::erase_if(m, [&](const oci::Descriptor& d) {
+    return d.digest == entry.digest && internal::refName(d).empty();
+  });
+  auto it = std::find_if(m.begin(), m.end(),
+                         [&](const oci::Descriptor& d) { return internal::refName(d) == name; });
+  if (it == m.end()) {
+    m.push_back(entry);
+    return;
+  }
+  oci::Descriptor old = *it;
+  *it = entry;
+  if (!pointsAt(index, old.digest) && keep_old(old)) m.push_back(untaggedEntry(std::move(old)));
+}
+
+}  // namespace
+
 Result<void> Store::tag(std::string_view name, const oci::Descriptor& manifest) const {
   HULL_ASSIGN_OR_RETURN(std::string normalized, normalizeName(name));
   std::string context = "tag " + normalized;
   if (normalized.find('@') != std::string::npos) {
     return fail(Errc::kInvalidArgument, context + ": a name to tag cannot contain a digest");
   }
-  if (!oci::isManifestType(manifest.media_type) && !oci::isIndexType(manifest.media_type)) {
-    return fail(Errc::kInvalidArgument, context + ": media type \"" +
-                                            internal::printable(manifest.media_type) +
-                                            "\" is not an image manifest or index");
-  }
+  HULL_TRY(checkImageType(manifest, context));
   HULL_ASSIGN_OR_RETURN(Lock held, lock(LockMode::kShared));
-  // Refuse to name an image that is not all there: a name must always lead to a whole image.
-  std::optional<internal::WalkIssue> issue;
-  internal::walkImage(*this, manifest,
-                      {.on_blob = nullptr, .on_issue = [&](const internal::WalkIssue& i) {
-                         if (!issue) issue = i;
-                       }});
-  if (issue) {
-    return fail(issue->what == "missing" ? Errc::kNotFound : Errc::kCorrupt,
-                fmt::format("{}: {} {} is {}", context, internal::roleName(issue->role),
-                            issue->blob.str(), issue->what));
-  }
+  HULL_TRY(checkWhole(*this, manifest, context));
   HULL_ASSIGN_OR_RETURN(UniqueFd index_lock, internal::lockIndexFile(*this));
   HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(*this));
   oci::Descriptor entry = manifest;
   entry.annotations[std::string(oci::kAnnotationRefName)] = normalized;
-  bool replaced = false;
-  for (auto& d : index.manifests) {
-    if (internal::refName(d) == normalized) {
-      d = entry;
-      replaced = true;
-      break;
-    }
-  }
-  if (!replaced) index.manifests.push_back(std::move(entry));
+  // Docker names images by ID: a name moving to another manifest of the same image (a docker-
+  // archive load of it, say) leaves no dangling image, and neither does an old manifest that can
+  // no longer be read (kept, it would stop every prune).
+  auto keep_old = [&](const oci::Descriptor& old) {
+    auto old_id = imageId(old);
+    auto new_id = imageId(manifest);
+    return old_id && (!new_id || *old_id != *new_id);
+  };
+  moveName(index, normalized, entry, keep_old);
   return internal::saveIndex(*this, index).map_error([&](Error e) { return e.wrap(context); });
 }
 
@@ -298,6 +349,31 @@ Result<void> Store::untag(std::string_view name) const {
   m.erase(it);
   return internal::saveIndex(*this, index).map_error([&](Error e) {
     return e.wrap("untag " + normalized);
+  });
+}
+
+Result<void> Store::keep(const oci::Descriptor& manifest) const {
+  std::string context = "keep untagged image " + manifest.digest.str();
+  HULL_TRY(checkImageType(manifest, context));
+  HULL_ASSIGN_OR_RETURN(Lock held, lock(LockMode::kShared));
+  HULL_TRY(checkWhole(*this, manifest, context));
+  HULL_ASSIGN_OR_RETURN(UniqueFd index_lock, internal::lockIndexFile(*this));
+  HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(*this));
+  if (pointsAt(index, manifest.digest)) return {};
+  index.manifests.push_back(untaggedEntry(manifest));
+  return internal::saveIndex(*this, index).map_error([&](Error e) { return e.wrap(context); });
+}
+
+Result<void> Store::dropUntagged(const Digest& manifest) const {
+  HULL_ASSIGN_OR_RETURN(Lock held, lock(LockMode::kShared));
+  HULL_ASSIGN_OR_RETURN(UniqueFd index_lock, internal::lockIndexFile(*this));
+  HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(*this));
+  std::size_t dropped = std::erase_if(index.manifests, [&](const oci::Descriptor& d) {
+    return d.digest == manifest && internal::refName(d).empty();
+  });
+  if (dropped == 0) return fail(Errc::kNotFound, "untagged image not found: " + manifest.str());
+  return internal::saveIndex(*this, index).map_error([&](Error e) {
+    return e.wrap("remove untagged image " + manifest.str());
   });
 }
 

@@ -97,10 +97,11 @@ class BlobReader {
   bool corrupt_ = false;
 };
 
-// One name in index.json: "NAME:TAG" (the org.opencontainers.image.ref.name annotation) and the
-// image manifest it points to. An untagged image (kept only by a digest reference) is not listed.
+// One entry of index.json: "NAME:TAG" (the org.opencontainers.image.ref.name annotation) and the
+// image manifest it points to. An entry without the annotation is an untagged image (Docker's
+// dangling image): its name is empty. images() lists named entries only; allImages() lists both.
 struct ImageRecord {
-  std::string name;          // e.g. "busybox:latest", "localhost:5000/ml/serve:v1"
+  std::string name;          // e.g. "busybox:latest", "localhost:5000/ml/serve:v1"; "" untagged
   oci::Descriptor manifest;  // media type, digest and size of the image manifest
 };
 
@@ -110,8 +111,19 @@ struct FsckProblem {
   std::vector<std::string> images;  // names of the images it breaks
 };
 
+struct PruneOptions {
+  bool dry_run = false;
+  // Remove the untagged images (index.json entries without a name) first, as `docker system
+  // prune` removes dangling images; their blobs are then swept unless something else uses them.
+  bool untagged = false;
+};
+
 struct PruneReport {
   std::vector<Digest> removed;
+  // With PruneOptions::untagged: the image IDs of the untagged images removed (the manifest
+  // digest where the manifest could not be read), in index order. An untagged entry whose
+  // manifest also has a name removes no image and is not listed.
+  std::vector<Digest> untagged;
   int64_t bytes_freed = 0;      // removed blobs plus staging files
   int64_t staging_removed = 0;  // entries removed from tmp/
 };
@@ -169,17 +181,31 @@ class Store {
   Result<void> removeLayerRecord(const Digest& blob) const;
 
   // --- images (index.json) ---
+  // The named entries, in index order.
   Result<std::vector<ImageRecord>> images() const;
+  // Every entry, named or untagged (empty name), in index order.
+  Result<std::vector<ImageRecord>> allImages() const;
   // Finds an image by name ("busybox", "busybox:latest"), by full or short (>= 4 hex) image ID
-  // (the config digest, as Docker shows it), or by manifest digest. kNotFound when nothing
-  // matches, kInvalidArgument when a short ID is ambiguous.
+  // (the config digest, as Docker shows it), or by manifest digest; untagged images are found
+  // by ID or digest. kNotFound when nothing matches, kInvalidArgument when a short ID is
+  // ambiguous.
   Result<ImageRecord> find(std::string_view ref) const;
   // Points name at manifest, replacing what it pointed to. The manifest (or index) and the
-  // blobs it references must be in the store. Takes the shared store lock (unless this process
-  // holds it) and the index lock itself; the exclusive lock works too.
+  // blobs it references must be in the store. Untagged entries of that manifest are dropped (it
+  // has a name now); a manifest the name moves away from that no other entry points at stays as
+  // an untagged entry (Docker's dangling image) unless it is the same image (same image ID) or
+  // cannot be read. Takes the shared store lock (unless this process holds it) and the index
+  // lock itself; the exclusive lock works too.
   Result<void> tag(std::string_view name, const oci::Descriptor& manifest) const;
-  // Removes a name (kNotFound when it is not there). Locks as tag() does.
+  // Removes a name (kNotFound when it is not there); the image is not kept untagged. Locks as
+  // tag() does.
   Result<void> untag(std::string_view name) const;
+  // Keeps an image without a name: adds an untagged entry for manifest unless an entry, named
+  // or not, already points at its digest. Checks and locks as tag() does.
+  Result<void> keep(const oci::Descriptor& manifest) const;
+  // Removes the untagged entries that point at manifest (kNotFound when there is none); named
+  // entries stay. Locks as tag() does.
+  Result<void> dropUntagged(const Digest& manifest) const;
   // The image ID Docker shows: the config digest of a manifest, the digest of an index.
   Result<Digest> imageId(const oci::Descriptor& manifest) const;
 
@@ -191,8 +217,10 @@ class Store {
   // Shared lock. Problems are sorted by digest.
   Result<std::vector<FsckProblem>> fsck() const;
   // Exclusive lock: removes unreachable blobs (and their layer records), layer records whose blob
-  // is absent, and everything in tmp/.
+  // is absent, and everything in tmp/. Untagged images are roots like named ones unless
+  // options.untagged removes them first.
   Result<PruneReport> prune(bool dry_run = false) const;
+  Result<PruneReport> prune(const PruneOptions& options) const;
   // Shared lock.
   Result<DiskUsage> diskUsage() const;
 

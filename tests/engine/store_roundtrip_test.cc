@@ -200,5 +200,161 @@ TEST_F(ImageStoreTest, InspectShowsDockerFields) {
   EXPECT_EQ((*j)["ManifestDigest"], imported.manifest.digest.str());
 }
 
+// --- untagged images (Docker's dangling images) ---
+
+// One file of a tar archive, or "" when it is not there.
+std::string tarMember(const fs::path& path, const std::string& name) {
+  archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  std::string out;
+  if (archive_read_open_filename(a, path.c_str(), 1 << 16) == ARCHIVE_OK) {
+    archive_entry* e;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+      if (std::string(archive_entry_pathname(e)) != name) continue;
+      out.resize(static_cast<std::size_t>(archive_entry_size(e)));
+      archive_read_data(a, out.data(), out.size());
+      break;
+    }
+  }
+  archive_read_free(a);
+  return out;
+}
+
+std::vector<std::string> untaggedDigests(const store::Store& s) {
+  std::vector<std::string> out;
+  auto all = s.allImages();
+  EXPECT_TRUE(all);
+  for (const auto& r : *all) {
+    if (r.name.empty()) out.push_back(r.manifest.digest.str());
+  }
+  return out;
+}
+
+TEST_F(ImageStoreTest, ImportWithoutANameKeepsTheImageUntagged) {
+  ImportResult imported = importRootfs("", {"ENV U=1"});
+  EXPECT_TRUE(imported.name.empty());
+  EXPECT_TRUE(store_->images()->empty());
+  EXPECT_EQ(untaggedDigests(*store_), std::vector<std::string>{imported.manifest.digest.str()});
+  auto views = listImages(*store_);
+  ASSERT_TRUE(views) << views.error().message;
+  ASSERT_EQ(views->size(), 1u);
+  EXPECT_EQ((*views)[0].id, imported.id);
+  EXPECT_EQ(splitName((*views)[0].record.name),
+            (std::pair<std::string, std::string>{"<none>", "<none>"}));
+  auto j = inspectImage(*store_, imported.id.shortId());
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)["Id"], imported.id.str());
+  EXPECT_TRUE((*j)["RepoTags"].is_array());
+  EXPECT_TRUE((*j)["RepoTags"].empty());
+  auto history = imageHistory(*store_, imported.id.str());
+  ASSERT_TRUE(history) << history.error().message;
+  EXPECT_EQ(history->front().id, imported.id.str());
+  // The next prune keeps it.
+  ASSERT_TRUE(store_->prune());
+  EXPECT_TRUE(resolveImage(*store_, imported.id.hex()));
+}
+
+TEST_F(ImageStoreTest, ReimportLeavesTheOldImageDangling) {
+  ImportResult first = importRootfs("demo:1", {"ENV V=1"});
+  ImportResult second = importRootfs("demo:1", {"ENV V=2"});
+  ASSERT_NE(first.id, second.id);
+  auto all = listImages(*store_);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+  auto dangling = listImages(*store_, "", true);
+  ASSERT_TRUE(dangling);
+  ASSERT_EQ(dangling->size(), 1u);
+  EXPECT_EQ((*dangling)[0].id, first.id);
+  EXPECT_TRUE((*dangling)[0].record.name.empty());
+  auto named = listImages(*store_, "", false);
+  ASSERT_TRUE(named);
+  ASSERT_EQ(named->size(), 1u);
+  EXPECT_EQ((*named)[0].record.name, "demo:1");
+  auto repo = listImages(*store_, "demo");
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->size(), 1u) << "a repository filter leaves untagged images out";
+  // Naming it again makes it no longer dangling.
+  ASSERT_TRUE(tagImage(*store_, first.id.shortId(), "demo:old"));
+  EXPECT_TRUE(untaggedDigests(*store_).empty());
+}
+
+TEST_F(ImageStoreTest, RmiByIdRemovesAnUntaggedImage) {
+  ImportResult kept = importRootfs("kept:1", {"ENV K=1"});
+  ImportResult loose = importRootfs("", {"ENV L=1"});
+  auto removed = removeImage(*store_, loose.id.shortId(), false);
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_TRUE(removed->untagged.empty());
+  ASSERT_FALSE(removed->deleted.empty());
+  EXPECT_EQ(removed->deleted.front(), loose.id);
+  EXPECT_TRUE(untaggedDigests(*store_).empty());
+  EXPECT_FALSE(store_->hasBlob(loose.manifest.digest));
+  EXPECT_TRUE(store_->hasBlob(kept.manifest.digest));
+  EXPECT_TRUE(store_->hasBlob(kept.id));
+  EXPECT_EQ(removeImage(*store_, loose.id.shortId(), false).error().code, Errc::kNotFound);
+}
+
+TEST_F(ImageStoreTest, RmiOfANameKeepsOtherUntaggedImages) {
+  ImportResult loose = importRootfs("", {"ENV L=1"});
+  importRootfs("gone:1", {"ENV G=1"});
+  ASSERT_TRUE(removeImage(*store_, "gone:1", false));
+  EXPECT_EQ(untaggedDigests(*store_), std::vector<std::string>{loose.manifest.digest.str()});
+  EXPECT_TRUE(store_->hasBlob(loose.id));
+}
+
+TEST_F(ImageStoreTest, UntaggedImageRoundTripsThroughADockerArchive) {
+  ImportResult loose = importRootfs("", {"ENV L=1"});
+  fs::path archive = save({loose.id.shortId()}, ArchiveFormat::kDocker);
+  auto manifest = parseJson(tarMember(archive, "manifest.json"), "manifest.json");
+  ASSERT_TRUE(manifest) << manifest.error().message;
+  ASSERT_EQ(manifest->size(), 1u);
+  EXPECT_TRUE((*manifest)[0]["RepoTags"].is_null()) << manifest->dump();
+  store::Store other = openStore("other");
+  auto loaded = load(other, archive);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_TRUE(loaded->names.empty());
+  EXPECT_EQ(loaded->untagged, std::vector<Digest>{loose.id});
+  EXPECT_TRUE(other.images()->empty());
+  EXPECT_EQ(untaggedDigests(other).size(), 1u);
+  EXPECT_TRUE(resolveImage(other, loose.id.str()));
+  auto problems = other.fsck();
+  ASSERT_TRUE(problems);
+  EXPECT_TRUE(problems->empty());
+  ASSERT_TRUE(load(other, archive)) << "loading it again adds no second entry";
+  EXPECT_EQ(untaggedDigests(other).size(), 1u);
+}
+
+TEST_F(ImageStoreTest, UntaggedImageRoundTripsThroughAnOciArchiveKeepingItsDigest) {
+  ImportResult loose = importRootfs("", {"ENV L=1"});
+  fs::path archive = save({loose.id.str()}, ArchiveFormat::kOci);
+  auto index = parseJson(tarMember(archive, "index.json"), "index.json");
+  ASSERT_TRUE(index);
+  ASSERT_EQ((*index)["manifests"].size(), 1u);
+  EXPECT_FALSE((*index)["manifests"][0].contains("annotations")) << index->dump();
+  store::Store other = openStore("other");
+  auto loaded = load(other, archive);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->untagged, std::vector<Digest>{loose.id});
+  EXPECT_EQ(untaggedDigests(other), std::vector<std::string>{loose.manifest.digest.str()});
+}
+
+TEST_F(ImageStoreTest, FailedNameChangesLeaveNoUntaggedImageBehind) {
+  ImportResult old_image = importRootfs("demo:1", {"ENV O=1"});
+  ImportResult new_image = importRootfs("", {"ENV N=1"});
+  ImportResult other = importRootfs("other:1", {"ENV X=1"});
+  ASSERT_TRUE(store_->dropUntagged(new_image.manifest.digest));
+  ASSERT_TRUE(store_->untag("other:1"));  // its blobs stay: nothing prunes here
+  // The last change fails (the name is not there), so the two before it are undone.
+  std::vector<NameChange> changes = {
+      {"demo:1", new_image.manifest}, {"", other.manifest}, {"nosuch:1", std::nullopt}};
+  auto r = applyNameChanges(*store_, changes);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kNotFound);
+  auto all = store_->allImages();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].name, "demo:1");
+  EXPECT_EQ((*all)[0].manifest.digest, old_image.manifest.digest);
+}
+
 }  // namespace
 }  // namespace hull::engine
