@@ -26,6 +26,26 @@ void registerImageCommands(CLI::App& app, Context& ctx) {
 
 void printError(const Error& error) { fmt::print(stderr, "hull: error: {}\n", error.message); }
 
+Result<void> printRows(const std::vector<Json>& rows, bool quiet, const std::string& format,
+                       std::vector<std::string> header,
+                       const std::function<std::vector<std::string>(const Json&)>& cells) {
+  std::vector<std::vector<std::string>> table = {std::move(header)};
+  for (const Json& row : rows) {
+    if (quiet) {
+      fmt::print("{}\n", row["ID"].get<std::string>());
+    } else if (format == "json") {
+      fmt::print("{}\n", row.dump());
+    } else if (format != "table") {
+      HULL_ASSIGN_OR_RETURN(std::string line, engine::renderTemplate(format, row));
+      fmt::print("{}\n", line);
+    } else {
+      table.push_back(cells(row));
+    }
+  }
+  if (!quiet && format == "table") fmt::print("{}", engine::renderTable(table));
+  return {};
+}
+
 namespace {
 
 struct ImagesFlags {
@@ -95,29 +115,16 @@ Result<int> runImages(const Context& ctx, const ImagesFlags& f) {
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
   HULL_ASSIGN_OR_RETURN(auto views, engine::listImages(store, f.filter, dangling));
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  std::vector<std::vector<std::string>> table;
-  if (f.digests) {
-    table.push_back({"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"});
-  } else {
-    table.push_back({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
-  }
-  for (const auto& v : views) {
-    Json row = imageRow(v, f, now);
-    if (f.quiet) {
-      fmt::print("{}\n", row["ID"].get<std::string>());
-    } else if (f.format == "json") {
-      fmt::print("{}\n", row.dump());
-    } else if (f.format != "table") {
-      HULL_ASSIGN_OR_RETURN(std::string line, engine::renderTemplate(f.format, row));
-      fmt::print("{}\n", line);
-    } else {
-      std::vector<std::string> cells = {row["Repository"], row["Tag"]};
-      if (f.digests) cells.push_back(row["Digest"]);
-      for (const char* k : {"ID", "CreatedSince", "Size"}) cells.push_back(row[k]);
-      table.push_back(std::move(cells));
-    }
-  }
-  if (!f.quiet && f.format == "table") fmt::print("{}", engine::renderTable(table));
+  std::vector<std::string> header = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
+  if (f.digests) header.insert(header.begin() + 2, "DIGEST");
+  std::vector<Json> rows;
+  for (const auto& v : views) rows.push_back(imageRow(v, f, now));
+  HULL_TRY(printRows(rows, f.quiet, f.format, header, [&f](const Json& row) {
+    std::vector<std::string> cells = {row["Repository"], row["Tag"]};
+    if (f.digests) cells.push_back(row["Digest"]);
+    for (const char* k : {"ID", "CreatedSince", "Size"}) cells.push_back(row[k]);
+    return cells;
+  }));
   return 0;
 }
 

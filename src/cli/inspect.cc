@@ -64,23 +64,14 @@ Result<int> runHistory(const Context& ctx, const HistoryFlags& f) {
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
   HULL_ASSIGN_OR_RETURN(auto rows, engine::imageHistory(store, f.ref));
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  std::vector<std::vector<std::string>> table = {
-      {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"}};
-  for (const auto& r : rows) {
-    Json row = historyRow(r, f, now);
-    if (f.quiet) {
-      fmt::print("{}\n", row["ID"].get<std::string>());
-    } else if (f.format == "json") {
-      fmt::print("{}\n", row.dump());
-    } else if (f.format != "table") {
-      HULL_ASSIGN_OR_RETURN(std::string line, engine::renderTemplate(f.format, row));
-      fmt::print("{}\n", line);
-    } else {
-      table.push_back(
-          {row["ID"], row["CreatedSince"], row["CreatedBy"], row["Size"], row["Comment"]});
-    }
-  }
-  if (!f.quiet && f.format == "table") fmt::print("{}", engine::renderTable(table));
+  std::vector<Json> table_rows;
+  for (const auto& r : rows) table_rows.push_back(historyRow(r, f, now));
+  HULL_TRY(printRows(table_rows, f.quiet, f.format,
+                     {"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"}, [](const Json& row) {
+                       return std::vector<std::string>{row["ID"], row["CreatedSince"],
+                                                       row["CreatedBy"], row["Size"],
+                                                       row["Comment"]};
+                     }));
   return 0;
 }
 
