@@ -11,20 +11,10 @@ namespace {
 using testing::flipByte;
 using testing::listDir;
 using testing::readText;
-using testing::TempDir;
 
-class BlobTest : public ::testing::Test {
+class BlobTest : public testing::StoreFixture {
  protected:
-  void SetUp() override {
-    auto s = Store::open(dir_.path() / "root");
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
-  }
-  const Store& store() { return *store_; }
   fs::path blobsDir() { return store().root() / "blobs" / "sha256"; }
-
-  TempDir dir_;
-  std::optional<Store> store_;
 };
 
 TEST_F(BlobTest, PutBlobStoresContentUnderItsDigest) {

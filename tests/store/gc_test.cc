@@ -9,18 +9,11 @@ namespace {
 using testing::flipByte;
 using testing::listDir;
 using testing::putImage;
-using testing::TempDir;
 using testing::TestImage;
 using testing::writeText;
 
-class GcTest : public ::testing::Test {
+class GcTest : public testing::StoreFixture {
  protected:
-  void SetUp() override {
-    auto s = Store::open(dir_.path() / "root");
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
-  }
-  const Store& store() { return *store_; }
   TestImage tagged(const std::string& name, const std::vector<std::string>& layers) {
     TestImage img = putImage(store(), layers, name);
     auto r = store().tag(name, img.manifest);
@@ -43,9 +36,6 @@ class GcTest : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message;
     return *d;
   }
-
-  TempDir dir_;
-  std::optional<Store> store_;
 };
 
 TEST_F(GcTest, CleanStorePassesFsck) {

@@ -11,26 +11,16 @@ namespace {
 using testing::listDir;
 using testing::putImage;
 using testing::readText;
-using testing::TempDir;
 using testing::TestImage;
 using testing::writeText;
 
-class LayerRecordTest : public ::testing::Test {
+class LayerRecordTest : public testing::StoreFixture {
  protected:
-  void SetUp() override {
-    auto s = Store::open(dir_.path() / "root");
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
-  }
-  const Store& store() { return *store_; }
   Digest blob(const std::string& data) {
     auto d = store().putBlob(oci::kMediaTypeLayerGzip, data);
     EXPECT_TRUE(d) << d.error().message;
     return d ? d->digest : Digest();
   }
-
-  TempDir dir_;
-  std::optional<Store> store_;
 };
 
 TEST_F(LayerRecordTest, RoundTrips) {

@@ -14,22 +14,13 @@ using testing::emptyTar;
 using testing::putImage;
 using testing::readText;
 using testing::runShell;
-using testing::TempDir;
 using testing::TestImage;
 using testing::writeText;
 
 const std::string kRefName(oci::kAnnotationRefName);
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public testing::StoreFixture {
  protected:
-  void SetUp() override { reopen(); }
-  void reopen() {
-    auto s = Store::open(root());
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
-  }
-  fs::path root() { return dir_.path() / "root"; }
-  const Store& store() { return *store_; }
   TestImage tagged(const std::string& name, const std::vector<std::string>& layers,
                    const std::string& author = "") {
     TestImage img = putImage(store(), layers, author);
@@ -37,9 +28,6 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message;
     return img;
   }
-
-  TempDir dir_;
-  std::optional<Store> store_;
 };
 
 TEST_F(StoreTest, OpenCreatesAnOciLayout) {

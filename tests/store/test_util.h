@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -121,5 +122,21 @@ inline int runShell(const std::string& cmd, std::string* output) {
   int status = ::pclose(p);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+// A fresh store in a temporary directory for each test.
+class StoreFixture : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+  void reopen() {
+    auto s = Store::open(root());
+    ASSERT_TRUE(s) << s.error().message;
+    store_.emplace(std::move(*s));
+  }
+  fs::path root() { return dir_.path() / "root"; }
+  const Store& store() { return *store_; }
+
+  TempDir dir_;
+  std::optional<Store> store_;
+};
 
 }  // namespace hull::store::testing

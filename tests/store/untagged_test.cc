@@ -13,21 +13,13 @@ using testing::emptyTar;
 using testing::putImage;
 using testing::readText;
 using testing::runShell;
-using testing::TempDir;
 using testing::TestImage;
 using testing::writeText;
 
 const std::string kRefName(oci::kAnnotationRefName);
 
-class UntaggedTest : public ::testing::Test {
+class UntaggedTest : public testing::StoreFixture {
  protected:
-  void SetUp() override {
-    auto s = Store::open(root());
-    ASSERT_TRUE(s) << s.error().message;
-    store_.emplace(std::move(*s));
-  }
-  fs::path root() { return dir_.path() / "root"; }
-  const Store& store() { return *store_; }
   TestImage image(const std::vector<std::string>& layers, const std::string& author) {
     return putImage(store(), layers, author);
   }
@@ -54,9 +46,6 @@ class UntaggedTest : public ::testing::Test {
     ASSERT_TRUE(problems) << problems.error().message;
     for (const auto& p : *problems) ADD_FAILURE() << p.blob.str() << ": " << p.what;
   }
-
-  TempDir dir_;
-  std::optional<Store> store_;
 };
 
 TEST_F(UntaggedTest, KeepAddsOneEntryWithoutAName) {
