@@ -12,6 +12,7 @@
 #include "engine/load.h"
 #include "engine/save.h"
 #include "layer/layer.h"
+#include "test_util.h"
 
 namespace hull::engine {
 namespace {
@@ -19,15 +20,9 @@ namespace {
 class LayerRecordUseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / fs::path(uniquePath("", "hull-record-test")).filename();
-    ASSERT_TRUE(mkdirAll(dir_ / "rootfs/bin"));
-    ASSERT_TRUE(writeFileAtomic(dir_ / "rootfs/bin/hello", "#!/bin/sh\necho hello\n", 0755));
-    ASSERT_TRUE(writeFileAtomic(dir_ / "rootfs/data", std::string(300000, 'm')));
-    auto out = openFile(dir_ / "rootfs.tar", O_WRONLY | O_CREAT | O_TRUNC);
-    ASSERT_TRUE(out);
-    auto writer = layer::fdWriter(out->get());
-    ASSERT_TRUE(layer::writeTree(dir_ / "rootfs", *writer));
-    ASSERT_TRUE(writer->finish());
+    dir_ = testing::freshTempDir("hull-record-test");
+    testing::makeRootfsTar(dir_, "data", 300000);
+    if (HasFatalFailure()) return;
     auto tar = readFile(dir_ / "rootfs.tar");
     ASSERT_TRUE(tar);
     tar_ = *tar;

@@ -13,6 +13,7 @@
 #include "engine/load.h"
 #include "engine/save.h"
 #include "layer/layer.h"
+#include "test_util.h"
 
 namespace hull::engine {
 namespace {
@@ -20,15 +21,9 @@ namespace {
 class ImageStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / fs::path(uniquePath("", "hull-engine-test")).filename();
-    ASSERT_TRUE(mkdirAll(dir_ / "rootfs/bin"));
-    ASSERT_TRUE(writeFileAtomic(dir_ / "rootfs/bin/hello", "#!/bin/sh\necho hello\n", 0755));
-    ASSERT_TRUE(writeFileAtomic(dir_ / "rootfs/etc-motd", std::string(100000, 'm')));
-    auto out = openFile(dir_ / "rootfs.tar", O_WRONLY | O_CREAT | O_TRUNC);
-    ASSERT_TRUE(out);
-    auto writer = layer::fdWriter(out->get());
-    ASSERT_TRUE(layer::writeTree(dir_ / "rootfs", *writer));
-    ASSERT_TRUE(writer->finish());
+    dir_ = testing::freshTempDir("hull-engine-test");
+    testing::makeRootfsTar(dir_, "etc-motd", 100000);
+    if (HasFatalFailure()) return;
     store_ = openStore("store");
   }
   void TearDown() override { (void)removeAll(dir_); }
