@@ -12,8 +12,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   # test fixtures and real consumers of what hull writes
   python3-pytest python3-jsonschema busybox-static podman skopeo umoci buildah runc uidmap fuse-overlayfs python3 zstd gzip tar
+  # runtime: the init hull bind-mounts for --init; pty tests
+  tini tmux bsdutils
+  # registry tests: the registry server, htpasswd (bcrypt), a CA for TLS
+  docker-registry apache2-utils openssl
   # benchmarks
-  hyperfine
+  hyperfine crun
 )
 
 missing=()

@@ -28,4 +28,7 @@ void registerDockerfile(CLI::App& app, Context& ctx);
 void registerImageCommands(CLI::App& app, Context& ctx);
 void registerSystem(CLI::App& app, Context& ctx);
 
+// The OCI runtime command line (runc's verbs and flags), when the binary runs as hull-runtime.
+int runtimeMain(int argc, char** argv);
+
 }  // namespace hull::cli

@@ -55,6 +55,10 @@ std::string unknownCommandMessage(const CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace hull::cli;
+  // The same binary is the OCI runtime when called as hull-runtime (podman --runtime, conmon).
+  std::string_view self = argv[0] != nullptr ? argv[0] : "";
+  if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
+  if (self == "hull-runtime") return runtimeMain(argc, argv);
   Context ctx;
   CLI::App app{"hull: build, store, ship and run OCI containers for machine-learning work", "hull"};
   app.require_subcommand(1);

@@ -1,0 +1,1 @@
+// The registry module: OCI distribution client.

@@ -1,0 +1,1 @@
+// The runtime module; see runtime.h.
