@@ -15,7 +15,7 @@ packages=(
   # runtime: the init hull bind-mounts for --init; pty tests
   tini tmux bsdutils
   # registry tests: the registry server, htpasswd (bcrypt), a CA for TLS
-  docker-registry apache2-utils openssl
+  docker-registry apache2-utils openssl python3-cryptography
   # benchmarks
   hyperfine crun
 )

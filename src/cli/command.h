@@ -27,6 +27,10 @@ void registerVersion(CLI::App& app, Context& ctx);
 void registerDockerfile(CLI::App& app, Context& ctx);
 void registerImageCommands(CLI::App& app, Context& ctx);
 void registerSystem(CLI::App& app, Context& ctx);
+void registerRun(CLI::App& app, Context& ctx);                // run (and _supervise)
+void registerContainerCommands(CLI::App& app, Context& ctx);  // ps, logs, stop, kill, rm, ...
+void registerRegistryCommands(CLI::App& app, Context& ctx);   // pull, push, login, logout
+void registerVolume(CLI::App& app, Context& ctx);             // volume create|ls|inspect|rm|prune
 
 // The OCI runtime command line (runc's verbs and flags), when the binary runs as hull-runtime.
 int runtimeMain(int argc, char** argv);

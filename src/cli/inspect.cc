@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/container_commands.h"
 #include "cli/image_commands.h"
 #include "engine/format.h"
 #include "engine/images.h"
@@ -14,14 +15,28 @@ namespace {
 struct InspectFlags {
   std::vector<std::string> refs;
   std::string format = "json";
+  std::string type;  // "", "container" or "image"
 };
 
+// A container wins over an image of the same name, as in `docker inspect`.
+Result<OrderedJson> inspectAny(const Context& ctx, const store::Store& store, const InspectFlags& f,
+                               const std::string& ref) {
+  if (f.type != "image") {
+    auto c = inspectContainerJson(ctx, ref);
+    if (c || f.type == "container" || c.error().code != Errc::kNotFound) return c;
+  }
+  return engine::inspectImage(store, ref);
+}
+
 Result<int> runInspect(const Context& ctx, const InspectFlags& f) {
+  if (!f.type.empty() && f.type != "container" && f.type != "image") {
+    return fail(Errc::kInvalidArgument, "--type must be container or image, not " + f.type);
+  }
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
   OrderedJson all = OrderedJson::array();
   int status = 0;
   for (const auto& ref : f.refs) {
-    auto j = engine::inspectImage(store, ref);
+    auto j = inspectAny(ctx, store, f, ref);
     if (!j) {
       printError(j.error());
       status = 1;
@@ -79,8 +94,9 @@ Result<int> runHistory(const Context& ctx, const HistoryFlags& f) {
 
 void registerInspect(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<InspectFlags>();
-  auto* cmd = app.add_subcommand("inspect", "Show details of images as a JSON array");
-  cmd->add_option("IMAGE", f->refs, "Image names, IDs or manifest digests")->required();
+  auto* cmd = app.add_subcommand("inspect", "Show details of containers or images as a JSON array");
+  cmd->add_option("NAME", f->refs, "Container or image names, IDs or manifest digests")->required();
+  cmd->add_option("--type", f->type, "Inspect only this kind of object: container or image");
   cmd->add_option("-f,--format", f->format,
                   "json (default: a JSON array like docker inspect) or a Go template such as "
                   "'{{.Id}}' or '{{json .Config}}', printed once per image");

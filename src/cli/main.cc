@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
   registerDockerfile(app, ctx);
   registerImageCommands(app, ctx);
   registerSystem(app, ctx);
+  registerRun(app, ctx);
+  registerContainerCommands(app, ctx);
+  registerRegistryCommands(app, ctx);
+  registerVolume(app, ctx);
 
   try {
     app.parse(argc, argv);

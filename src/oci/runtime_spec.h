@@ -179,6 +179,7 @@ struct RuntimeSpec {
   std::optional<Hooks> hooks;
   std::map<std::string, std::string> annotations;
   std::optional<Linux> linux;
+  friend bool operator==(const RuntimeSpec&, const RuntimeSpec&) = default;
 };
 
 Json toJson(const RuntimeSpec& spec);

@@ -5,10 +5,13 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -25,6 +28,9 @@ struct CgroupSystem {
   // Parses mountinfo text (pure, for tests) or reads /proc/self/mountinfo.
   static Result<CgroupSystem> fromMountinfo(std::string_view mountinfo);
   static Result<CgroupSystem> detect();
+  // Every directory tree a container's cgroup lives in: each v1 mount once (co-mounted
+  // controllers such as "cpu,cpuacct" share one), then the v2 tree when there is one.
+  std::vector<std::filesystem::path> hierarchies() const;
 };
 
 struct CgroupStats {
@@ -56,6 +62,7 @@ class Cgroup {
  private:
   Cgroup(CgroupSystem system, std::string path)
       : system_(std::move(system)), path_(std::move(path)) {}
+  Result<void> checkPath() const;
   CgroupSystem system_;
   std::string path_;
 };
@@ -63,6 +70,10 @@ class Cgroup {
 // "512m", "1g", "1024" (bytes) — Docker's --memory/--shm-size units.
 Result<int64_t> parseByteSize(std::string_view text);
 // "1.5" → quota/period in microseconds (period 100000), as `docker run --cpus`.
+// Like Docker, more CPUs than this process may run on is refused.
 Result<std::pair<int64_t, uint64_t>> parseCpus(std::string_view text);
+Result<std::pair<int64_t, uint64_t>> parseCpus(std::string_view text, int host_cpus);
+// CPUs this process may run on (its affinity mask).
+int hostCpuCount();
 
 }  // namespace hull::runtime

@@ -31,6 +31,7 @@ struct State {
   Status status = Status::kStopped;
   pid_t pid = 0;       // container init, in the host's pid namespace; 0 once stopped
   std::string bundle;  // absolute
+  std::string rootfs;  // absolute
   std::map<std::string, std::string> annotations;
   std::string created;  // RFC 3339
   std::string owner;
@@ -91,12 +92,21 @@ class Runtime {
   Result<Created> exec(const std::string& id, const oci::Process& process,
                        const ExecOptions& options);
 
+  // The spec a container was created with (exec builds its default process from it).
+  Result<oci::RuntimeSpec> spec(const std::string& id);
+  // Every process in the container's cgroup, host pids.
+  Result<std::vector<pid_t>> pids(const std::string& id);
+
   const std::filesystem::path& root() const { return root_; }
 
  private:
   explicit Runtime(std::filesystem::path root) : root_(std::move(root)) {}
   std::filesystem::path root_;
 };
+
+// The exit status a shell gives for an exec failure of the container's process (127: not found,
+// 126: not executable), or nullopt for other errors.
+std::optional<int> execFailureStatus(const Error& error);
 
 // What `features` prints (runtime-spec features.md).
 Json features();

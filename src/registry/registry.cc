@@ -1,1 +1,0 @@
-// The registry module: OCI distribution client.

@@ -1,0 +1,407 @@
+// Runtime::create: the parent side prepares everything it can (spec checks, seccomp filter,
+// capability numbers, cgroup, fifo), then forks a short-lived stage that joins the namespaces
+// named by path and clones init with the new ones (CLONE_PARENT: init is the caller's child).
+// Init waits until the parent has put it in the cgroup, builds the rootfs, reports "ready" and
+// blocks on exec.fifo until `start`.
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "base/fs.h"
+#include "base/scope_exit.h"
+#include "runtime/cgroup.h"
+#include "runtime/channel.h"
+#include "runtime/hooks.h"
+#include "runtime/internal.h"
+#include "runtime/process_setup.h"
+#include "runtime/rootfs.h"
+
+namespace hull::runtime {
+namespace {
+
+struct InitContext {
+  const oci::RuntimeSpec* spec = nullptr;
+  RootfsPlan rootfs;
+  ProcessFds fds;
+  std::optional<CapabilityPlan> capabilities;
+  const SeccompFilter* seccomp = nullptr;
+  std::vector<std::pair<int, int>> join;  // (namespace fd, CLONE_NEW*)
+  int clone_flags = 0;
+  bool new_cgroup_ns = false;
+  std::filesystem::path bundle;  // relative bind sources are relative to it
+  bool keep_keyring = false;     // --no-new-keyring
+  std::string state_json;        // for hooks run by init, sent by the parent with "go"
+};
+
+bool hasHooksBeforePivot(const oci::RuntimeSpec& spec) {
+  return spec.hooks && (!spec.hooks->prestart.empty() || !spec.hooks->create_runtime.empty() ||
+                        !spec.hooks->create_container.empty());
+}
+
+// Before pivot_root: the parent runs prestart and createRuntime hooks in the runtime's
+// namespaces, then init runs createContainer hooks in the container's.
+Result<void> hooksBeforePivot(const InitContext& c) {
+  HULL_TRY(sendMessage(c.fds.sync, "hooks"));
+  HULL_ASSIGN_OR_RETURN(auto reply, receiveMessage(c.fds.sync));
+  if (!reply || reply->text != "resume") return fail(Errc::kIo, "the runtime went away");
+  return runHooks(c.spec->hooks->create_container, c.state_json, "createContainer");
+}
+
+void onTerminate(int sig) { ::_exit(128 + sig); }
+
+// A created container's init dies on the usual termination signals, as runc's does (pid 1 of a
+// namespace ignores signals it has no handler for).
+void installStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = onTerminate;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+    ::sigaction(sig, &sa, nullptr);
+}
+
+Result<void> initSetup(InitContext& c, const oci::Process& p, std::string& exe) {
+  if (c.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) != 0) return failErrno("unshare cgroup");
+  HULL_TRY(arrangeFds(c.fds, p.terminal));
+  if (::chdir(c.bundle.c_str()) != 0) return failErrno("chdir to the bundle " + c.bundle.string());
+  // A session keyring of its own, so keys of the host's session are not visible (runc's default).
+  if (!c.keep_keyring && ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 &&
+      errno != ENOSYS) {
+    return failErrno("join a new session keyring");
+  }
+  if (hasHooksBeforePivot(*c.spec)) c.rootfs.before_pivot = [&c] { return hooksBeforePivot(c); };
+  HULL_TRY(setupRootfs(c.rootfs));
+  const auto& hostname = c.spec->hostname;
+  if (!hostname.empty() && ::sethostname(hostname.data(), hostname.size()) != 0) {
+    return failErrno("sethostname");
+  }
+  if (p.terminal) {
+    HULL_TRY(setupTerminal(p, c.fds, true));
+  } else if (::setsid() < 0) {
+    return failErrno("setsid");
+  }
+  HULL_TRY(applyRlimits(p.rlimits));
+  HULL_TRY(applyOomScoreAdj(p.oom_score_adj));
+  HULL_TRY(enterCwd(p.cwd));
+  HULL_ASSIGN_OR_RETURN(exe, findExecutable(p));
+  return {};
+}
+
+[[noreturn]] void initMain(InitContext& c) {
+  // Nothing in the container may open this process's /proc entries (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ::umask(0);
+  auto go = receiveMessage(c.fds.sync);
+  if (!go || !*go || !(*go)->text.starts_with("go ")) ::_exit(1);
+  c.state_json = (*go)->text.substr(3);
+  const oci::Process& p = *c.spec->process;
+  std::string exe;
+  if (auto r = initSetup(c, p, exe); !r) childFail(c.fds.sync, r.error());
+  installStopHandlers();
+  if (!sendMessage(c.fds.sync, "ready")) ::_exit(1);
+  ::close(c.fds.sync);
+  char byte;
+  ssize_t n;
+  do {
+    n = ::read(c.fds.fifo, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) ::_exit(1);
+  ::close(c.fds.fifo);
+  if (c.spec->hooks && !c.spec->hooks->start_container.empty()) {
+    auto r = runHooks(c.spec->hooks->start_container, c.state_json, "startContainer");
+    if (!r) {
+      std::string line = "hull-runtime: " + r.error().message + "\n";
+      (void)!::write(2, line.data(), line.size());
+      ::_exit(1);
+    }
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
+    ::sigaction(sig, &dfl, nullptr);
+  FinalStep step{.process = &p,
+                 .capabilities = c.capabilities,
+                 .seccomp = c.seccomp,
+                 .executable = exe,
+                 .env = environmentWithHome(p),
+                 .keep_fds = 3 + static_cast<int>(c.fds.preserve.size())};
+  execFinal(step, -1);
+}
+
+// The short-lived middle stage: joins namespaces given by path, then clones init.
+[[noreturn]] void stageMain(InitContext& c) {
+  for (const auto& [fd, type] : c.join) {
+    if (::setns(fd, type) != 0) childFail(c.fds.sync, failErrno("setns").value());
+  }
+  long pid = ::syscall(SYS_clone, c.clone_flags | CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr,
+                       nullptr);
+  if (pid < 0) childFail(c.fds.sync, failErrno("clone the container's init").value());
+  if (pid == 0) initMain(c);
+  (void)sendMessage(c.fds.sync, fmt::format("pid {}", pid));
+  ::_exit(0);
+}
+
+Result<void> validateSpec(const oci::RuntimeSpec& spec) {
+  if (!spec.process) return fail(Errc::kInvalidArgument, "config.json: process is missing");
+  if (spec.process->args.empty()) {
+    return fail(Errc::kInvalidArgument, "config.json: process.args must not be empty");
+  }
+  if (!spec.linux) return {};
+  for (const auto& ns : spec.linux->namespaces) {
+    if (ns.type == "time") {
+      return fail(Errc::kUnsupported, "time namespaces are not supported by hull-runtime");
+    }
+    if (ns.type == "user") {
+      return fail(Errc::kUnsupported, "user namespaces are not supported by hull-runtime yet");
+    }
+    if (namespaceFlag(ns.type) == 0) {
+      return fail(Errc::kInvalidArgument, "unknown namespace type \"" + ns.type + "\"");
+    }
+  }
+  return {};
+}
+
+// Fills clone flags and the namespaces to join; keeps the opened fds alive in `owned`.
+Result<void> planNamespaces(const oci::RuntimeSpec& spec, InitContext& c,
+                            std::vector<UniqueFd>& owned) {
+  if (!spec.linux) return {};
+  for (const auto& ns : spec.linux->namespaces) {
+    int flag = namespaceFlag(ns.type);
+    if (!ns.path.empty()) {
+      UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd) return failErrno("open " + ns.type + " namespace " + ns.path);
+      c.join.emplace_back(fd.get(), flag);
+      owned.push_back(std::move(fd));
+    } else if (flag == CLONE_NEWCGROUP) {
+      c.new_cgroup_ns = true;  // after init is in its cgroup, so that cgroup is the ns root
+    } else {
+      c.clone_flags |= flag;
+    }
+  }
+  return {};
+}
+
+// The spec's device rules, then what every container needs (runc's allowed devices): mknod of
+// anything, the standard character devices, the pty multiplexer and its slaves, and the
+// devices the spec creates.
+oci::Resources resourcesWithDefaultDevices(const oci::RuntimeSpec& spec) {
+  oci::Resources r =
+      spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
+  auto rule = [](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor,
+                 const char* access) {
+    return oci::DeviceCgroupRule{
+        .allow = true, .type = type, .major = major, .minor = minor, .access = access};
+  };
+  r.devices.push_back(rule("c", {}, {}, "m"));
+  r.devices.push_back(rule("b", {}, {}, "m"));
+  const std::pair<int64_t, int64_t> kChar[] = {{1, 3}, {1, 5}, {1, 7}, {1, 8},   {1, 9},
+                                               {5, 0}, {5, 1}, {5, 2}, {10, 200}};
+  for (const auto& [major, minor] : kChar) r.devices.push_back(rule("c", major, minor, "rwm"));
+  r.devices.push_back(rule("c", 136, {}, "rwm"));
+  if (spec.linux) {
+    for (const auto& d : spec.linux->devices) {
+      if (d.type == "c" || d.type == "b" || d.type == "u") {
+        r.devices.push_back(rule(d.type == "b" ? "b" : "c", d.major, d.minor, "rwm"));
+      }
+    }
+  }
+  return r;
+}
+
+// Waits for init's messages until "ready"; the pty master comes first when requested, and
+// init stops before pivot_root for the runtime-namespace hooks.
+Result<void> awaitReady(int sync, const InitContext& c, const std::string& state_json,
+                        Created& created) {
+  for (;;) {
+    HULL_ASSIGN_OR_RETURN(auto msg, receiveMessage(sync));
+    if (!msg) return fail(Errc::kIo, "the container's init exited during setup");
+    if (msg->text == "ready") return {};
+    if (msg->text == "hooks") {
+      HULL_TRY(runHooks(c.spec->hooks->prestart, state_json, "prestart"));
+      HULL_TRY(runHooks(c.spec->hooks->create_runtime, state_json, "createRuntime"));
+      HULL_TRY(sendMessage(sync, "resume"));
+      continue;
+    }
+    if (msg->text == "console") {
+      created.console_master = std::move(msg->fd);
+      continue;
+    }
+    return fail(errorFromMessage(msg->text));
+  }
+}
+
+Result<pid_t> awaitInitPid(int sync, pid_t stage) {
+  auto msg = receiveMessage(sync);
+  int status = 0;
+  while (::waitpid(stage, &status, 0) < 0 && errno == EINTR) {
+  }
+  HULL_TRY(msg);
+  if (!*msg) return fail(Errc::kIo, "the container's setup process exited early");
+  const std::string& text = (*msg)->text;
+  if (!text.starts_with("pid ")) return fail(errorFromMessage(text));
+  return static_cast<pid_t>(std::stol(text.substr(4)));
+}
+
+}  // namespace
+
+Result<Created> Runtime::create(const std::string& id, const std::filesystem::path& bundle,
+                                const CreateOptions& options) {
+  HULL_ASSIGN_OR_RETURN(std::string text, readFile(bundle / "config.json", 16u << 20));
+  HULL_ASSIGN_OR_RETURN(oci::RuntimeSpec spec, oci::parseRuntimeSpec(text));
+  return create(id, bundle, spec, options);
+}
+
+namespace {
+
+struct BundlePaths {
+  std::filesystem::path bundle;  // absolute, no trailing "/" (runc records it so)
+  std::filesystem::path rootfs;
+};
+
+Result<BundlePaths> resolveBundle(const std::filesystem::path& bundle,
+                                  const oci::RuntimeSpec& spec) {
+  std::error_code ec;
+  BundlePaths p;
+  p.bundle = std::filesystem::absolute(bundle, ec).lexically_normal();
+  if (p.bundle.has_relative_path() && !p.bundle.has_filename()) p.bundle = p.bundle.parent_path();
+  std::filesystem::path root(spec.root.path);
+  p.rootfs = (root.is_absolute() ? root : p.bundle / root).lexically_normal();
+  if (!std::filesystem::is_directory(p.rootfs, ec)) {
+    return fail(Errc::kNotFound, "rootfs " + p.rootfs.string() + " is not a directory");
+  }
+  return p;
+}
+
+// The state directory and the fifo that holds init until `start`; returns the fifo, opened
+// read-write so that opening it never blocks and init can read the start byte from it.
+Result<UniqueFd> makeStateDir(const std::filesystem::path& dir, const std::string& id) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) {
+      return fail(Errc::kAlreadyExists, "container \"" + id + "\" already exists");
+    }
+    return failErrno("create state directory " + dir.string());
+  }
+  std::filesystem::path fifo_path = dir / kExecFifo;
+  if (::mkfifo(fifo_path.c_str(), 0600) != 0) return failErrno("mkfifo " + fifo_path.string());
+  UniqueFd fifo(::open(fifo_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fifo) return failErrno("open " + fifo_path.string());
+  return fifo;
+}
+
+// Forks the stage that clones init, puts init in its cgroup, lets it build the container and
+// waits for "ready". On failure init is killed and reaped.
+Result<Created> launchInit(const std::string& id, InitContext& c, const Cgroup& cgroup) {
+  HULL_ASSIGN_OR_RETURN(auto channel, channelPair());
+  c.fds.sync = channel.second.get();
+  pid_t stage = ::fork();
+  if (stage < 0) return failErrno("fork");
+  if (stage == 0) {
+    channel.first.reset();
+    stageMain(c);
+  }
+  channel.second.reset();
+  HULL_ASSIGN_OR_RETURN(pid_t pid, awaitInitPid(channel.first.get(), stage));
+  ScopeExit kill_init([&] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+  HULL_TRY(cgroup.addProcess(pid));
+  std::string state = hookState(id, Status::kCreating, pid, c.bundle.string(), c.spec->annotations);
+  HULL_TRY(sendMessage(channel.first.get(), "go " + state));
+  Created created;
+  created.pid = pid;
+  HULL_TRY(awaitReady(channel.first.get(), c, state, created));
+  kill_init.dismiss();
+  return created;
+}
+
+}  // namespace
+
+Result<Created> Runtime::create(const std::string& id, const std::filesystem::path& bundle,
+                                const oci::RuntimeSpec& spec, const CreateOptions& options) {
+  // Plan: everything that can be checked before anything is made.
+  HULL_TRY(validateId(id));
+  HULL_TRY(validateSpec(spec));
+  HULL_ASSIGN_OR_RETURN(BundlePaths paths, resolveBundle(bundle, spec));
+  InitContext c;
+  c.spec = &spec;
+  c.bundle = paths.bundle;
+  c.keep_keyring = options.no_new_keyring;
+  const oci::Process& process = *spec.process;
+  std::optional<SeccompFilter> seccomp;
+  if (spec.linux && spec.linux->seccomp) {
+    HULL_ASSIGN_OR_RETURN(seccomp,
+                          SeccompFilter::build(*spec.linux->seccomp, process.no_new_privileges));
+    c.seccomp = &*seccomp;
+  }
+  if (process.capabilities) {
+    HULL_ASSIGN_OR_RETURN(c.capabilities, planCapabilities(*process.capabilities));
+  }
+  std::vector<UniqueFd> ns_fds;
+  HULL_TRY(planNamespaces(spec, c, ns_fds));
+  HULL_ASSIGN_OR_RETURN(UniqueFd null, openDevNull());
+
+  // Act: state directory, cgroup, init; each undone if a later step fails.
+  std::filesystem::path dir = root_ / id;
+  HULL_ASSIGN_OR_RETURN(UniqueFd fifo, makeStateDir(dir, id));
+  ScopeExit remove_dir([&] { (void)removeAll(dir); });
+  std::string cgroup_path =
+      spec.linux && !spec.linux->cgroups_path.empty() ? spec.linux->cgroups_path : "/hull/" + id;
+  HULL_ASSIGN_OR_RETURN(CgroupSystem cgroups, CgroupSystem::detect());
+  HULL_ASSIGN_OR_RETURN(Cgroup cgroup,
+                        Cgroup::create(cgroups, cgroup_path, resourcesWithDefaultDevices(spec)));
+  ScopeExit destroy_cgroup([&] { (void)cgroup.destroy(); });
+  c.rootfs = RootfsPlan{.spec = &spec,
+                        .rootfs = paths.rootfs,
+                        .cgroups = cgroups,
+                        .cgroup_path = cgroup.path(),
+                        .cgroup_namespace = c.new_cgroup_ns,
+                        .no_pivot = options.no_pivot,
+                        .before_pivot = {}};
+  const Stdio& io = options.stdio;
+  c.fds = ProcessFds{.sync = -1,
+                     .fifo = fifo.get(),
+                     .console_socket = io.console_socket,
+                     .in = io.in >= 0 ? io.in : null.get(),
+                     .out = io.out >= 0 ? io.out : null.get(),
+                     .err = io.err >= 0 ? io.err : null.get(),
+                     .preserve = io.preserve};
+  HULL_ASSIGN_OR_RETURN(Created created, launchInit(id, c, cgroup));
+  ScopeExit kill_init([&] {
+    ::kill(created.pid, SIGKILL);
+    ::waitpid(created.pid, nullptr, 0);
+  });
+
+  // Record: state.json with init's start time, the spec for exec, the pid file.
+  auto stat = readProcessStat(created.pid);
+  if (!stat) return fail(Errc::kIo, "the container's init exited during setup");
+  StoredState st{.id = id,
+                 .pid = created.pid,
+                 .pid_start_time = stat->start_time,
+                 .bundle = paths.bundle.string(),
+                 .rootfs = paths.rootfs.string(),
+                 .created = nowRfc3339(),
+                 .cgroup_path = cgroup.path(),
+                 .owner = "",
+                 .annotations = spec.annotations};
+  HULL_TRY(writeFileAtomic(dir / kConfigFile, oci::serialize(spec), 0600));
+  HULL_TRY(writeFileAtomic(dir / kStateFile, toJson(st).dump() + "\n", 0600));
+  if (!options.pid_file.empty()) {
+    HULL_TRY(writeFileAtomic(options.pid_file, std::to_string(created.pid), 0644));
+  }
+  kill_init.dismiss();
+  destroy_cgroup.dismiss();
+  remove_dir.dismiss();
+  return created;
+}
+
+}  // namespace hull::runtime

@@ -1,0 +1,41 @@
+// linux.seccomp of the spec translated into a libseccomp filter. The filter is built before the
+// container's init is forked (errors reach the caller) and loaded as the last step before execve,
+// so the runtime's own setup is never filtered.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <seccomp.h>
+
+#include "base/result.h"
+#include "oci/runtime_spec.h"
+
+namespace hull::runtime {
+
+// "SCMP_ACT_ERRNO" with an errnoRet → SCMP_ACT_ERRNO(n) (EPERM when not given), ...
+Result<uint32_t> seccompAction(const std::string& name, std::optional<uint32_t> errno_ret);
+Result<scmp_compare> seccompOperator(const std::string& name);
+// "SCMP_ARCH_X86_64" → SCMP_ARCH_X86_64's value.
+Result<uint32_t> seccompArch(const std::string& name);
+
+class SeccompFilter {
+ public:
+  // no_new_privs: when false the filter does not set it (SCMP_FLTATR_CTL_NNP off), and loading
+  // then needs CAP_SYS_ADMIN, so callers load it before dropping capabilities.
+  static Result<SeccompFilter> build(const oci::Seccomp& spec, bool no_new_privs);
+  Result<void> load() const;
+  // The number of BPF instructions, for tests.
+  Result<std::size_t> programSize() const;
+
+ private:
+  struct Release {
+    void operator()(void* ctx) const { seccomp_release(ctx); }
+  };
+  explicit SeccompFilter(void* ctx) : ctx_(ctx) {}
+  std::unique_ptr<void, Release> ctx_;
+};
+
+}  // namespace hull::runtime
