@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds hull (Release, build/), makes a busybox image from Debian's busybox-static with no
-# network, imports it as busybox:latest and lists the images. Run scripts/setup.sh first.
+# network, imports it as busybox:latest, lists the images and runs a container from it: once in
+# the foreground, once detached with a health check that hull waits for. Run scripts/setup.sh
+# first; running containers needs root.
 #
 # The store is $HULL_ROOT when set, else hull's default (/var/lib/hull for root).
 set -euo pipefail
@@ -18,3 +20,24 @@ echo "+ hull import $rootfs busybox:latest"
 build/hull import "$rootfs" busybox:latest
 echo "+ hull images"
 build/hull images
+
+echo "+ hull run --rm busybox:latest sh -c 'echo hello from \$(hostname), pid \$\$'"
+build/hull run --rm busybox:latest sh -c 'echo hello from $(hostname), pid $$'
+
+echo "+ hull run -d --name main-job-web --health-cmd 'test -f /tmp/ready' ... busybox:latest"
+build/hull rm -f main-job-web >/dev/null 2>&1 || true
+build/hull run -d --name main-job-web --health-cmd 'test -f /tmp/ready' \
+  --health-interval 1s --health-start-interval 200ms --health-start-period 5s \
+  busybox:latest sh -c 'touch /tmp/ready; echo serving; exec sleep 300'
+for _ in $(seq 50); do
+  status=$(build/hull inspect --format '{{.State.Health.Status}}' main-job-web)
+  [ "$status" = healthy ] && break
+  sleep 0.2
+done
+echo "+ hull ps"
+build/hull ps
+echo "+ hull logs main-job-web"
+build/hull logs main-job-web
+echo "+ hull rm -f main-job-web"
+build/hull rm -f main-job-web
+[ "$status" = healthy ] || { echo "main-job-web never became healthy ($status)" >&2; exit 1; }
