@@ -13,6 +13,16 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O2 >/dev/null
 ninja -C build -j"$(nproc)" hull
 
+# A container's writable layer cannot live on overlayfs: when the default store would (this
+# machine is itself a container), keep the store in the build tree.
+if [ -z "${HULL_ROOT:-}" ] && [ "$(id -u)" -eq 0 ]; then
+  mkdir -p /var/lib/hull
+  if [ "$(stat -f -c %T /var/lib/hull)" = overlayfs ]; then
+    export HULL_ROOT=$PWD/build/store
+    echo "/var/lib/hull is on overlayfs; using HULL_ROOT=$HULL_ROOT"
+  fi
+fi
+
 rootfs=build/busybox-rootfs.tar
 tests/fixtures/make-busybox-rootfs.sh "$rootfs"
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format git
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format git lld
   # libraries (DESIGN.md, "Dependencies")
   libarchive-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev nlohmann-json3-dev
   libyaml-cpp-dev libcli11-dev libseccomp-dev libcap-dev libfmt-dev libexpected-dev

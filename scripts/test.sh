@@ -44,6 +44,14 @@ run_tree() {
   grep -h '^SKIPPED' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sed "s|^|$dir: |" || true
 }
 
+# Containers need their writable layers off overlayfs: when /tmp is on it (this machine is itself a
+# container), the tests keep their temporary stores under the build trees' parent instead.
+if [ "$(stat -f -c %T "${TMPDIR:-/tmp}")" = overlayfs ]; then
+  export TMPDIR="$PWD/.test-tmp"
+  mkdir -p "$TMPDIR"
+  export TEST_TMPDIR="$TMPDIR"
+fi
+
 # pytest shows the reason for every skip in its summary (ctest keeps it in LastTest.log).
 export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -rs"
 # No __pycache__ folders in the source tree.

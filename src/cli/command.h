@@ -29,6 +29,7 @@ void registerImageCommands(CLI::App& app, Context& ctx);
 void registerSystem(CLI::App& app, Context& ctx);
 void registerRun(CLI::App& app, Context& ctx);                // run (and _supervise)
 void registerContainerCommands(CLI::App& app, Context& ctx);  // ps, logs, stop, kill, rm, ...
+void registerContainerPrune(CLI::App& app, Context& ctx);     // container prune (after the above)
 void registerRegistryCommands(CLI::App& app, Context& ctx);   // pull, push, login, logout
 void registerVolume(CLI::App& app, Context& ctx);             // volume create|ls|inspect|rm|prune
 

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   registerSystem(app, ctx);
   registerRun(app, ctx);
   registerContainerCommands(app, ctx);
+  registerContainerPrune(app, ctx);
   registerRegistryCommands(app, ctx);
   registerVolume(app, ctx);
 

@@ -34,12 +34,20 @@ std::string selfExe() {
   return ec ? "/proc/self/exe" : p.string();
 }
 
+// The supervisor of a detached container: hull-supervise from hull's own directory, a small
+// program (one runs per detached container), else hull itself, which takes the same arguments.
+std::string supervisorExe() {
+  std::string self = selfExe();
+  fs::path small = fs::path(self).parent_path() / "hull-supervise";
+  return ::access(small.c_str(), X_OK) == 0 ? small.string() : self;
+}
+
 Result<int> runContainer(const Context& ctx, engine::RunOptions o) {
   HULL_ASSIGN_OR_RETURN(store::Store store, store::Store::open(ctx.root));
   HULL_ASSIGN_OR_RETURN(engine::PreparedContainer prepared, engine::prepareContainer(store, o));
   if (o.detach) {
     std::string id = prepared.record.id;
-    HULL_TRY(engine::startDetached(store, prepared, selfExe()));
+    HULL_TRY(engine::startDetached(store, prepared, supervisorExe()));
     fmt::print("{}\n", id);
     return 0;
   }
@@ -146,7 +154,8 @@ void registerRun(CLI::App& app, Context& ctx) {
     };
   });
 
-  // The supervisor of a detached container (container_supervisor.cc); not for users.
+  // The supervisor of a detached container (container_supervisor.cc) when hull-supervise is
+  // not installed next to hull; not for users.
   auto id = std::make_shared<std::string>();
   auto* sup = app.add_subcommand("_supervise", "");
   sup->group("");

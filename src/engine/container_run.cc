@@ -135,7 +135,7 @@ Result<ContainerPlan> buildContainer(const store::Store& store, const ImageView&
                                      const RunOptions& options, ContainerRecord& record,
                                      const Containers& containers) {
   fs::path dir = containers.containerDir(record.id);
-  HULL_ASSIGN_OR_RETURN(RootfsMount mount, prepareRootfs(store, image, dir));
+  HULL_ASSIGN_OR_RETURN(RootfsMount mount, prepareRootfs(store, image, dir, options.rm));
   HULL_ASSIGN_OR_RETURN(DirRootfsView view, DirRootfsView::open(mount.path()));
   HULL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(image.config, options, view, record.id));
   bindPlanPaths(plan, dir, store.root() / "volumes");
@@ -148,7 +148,7 @@ Result<ContainerPlan> buildContainer(const store::Store& store, const ImageView&
   // The etc files first: a file source gets a file as its mount target.
   HULL_TRY(writeEtcFiles(plan, dir));
   HULL_TRY(prepareMountTargets(mount.path(), plan));
-  HULL_TRY(writeFileAtomic(dir / "config.json", oci::serialize(plan.spec), 0600));
+  HULL_TRY(replaceFile(dir / "config.json", oci::serialize(plan.spec), 0600, !options.rm));
   mount.release();  // the container owns the mount now; destroyContainer unmounts it
   return plan;
 }
@@ -245,6 +245,7 @@ Result<PreparedContainer> prepareContainer(const store::Store& store, const RunO
   record.created = nowRfc3339Nano();
   record.image = options.image;
   record.image_id = image.id.str();
+  record.auto_remove = options.rm;  // from the first save on: a --rm record is not flushed
   Containers containers(store.root());
   HULL_TRY(containers.create(record));
   ScopeExit undo([&] { (void)destroyContainer(containers, record, true); });

@@ -51,10 +51,11 @@ Result<void> destroyContainer(const Containers& containers, const ContainerRecor
 // end. Returns the exit status Docker's way (128+n when killed by signal n).
 Result<int> runForeground(const store::Store& store, PreparedContainer prepared, bool interactive);
 
-// Starts a detached container: spawns the supervisor (`hull _supervise ID`), waits until it has
-// started the container or failed (then everything is removed), and returns.
+// Starts a detached container: spawns the supervisor (`supervisor_exe --root ROOT _supervise
+// ID`: hull-supervise or hull), waits until it has started the container or failed (then
+// everything is removed), and returns.
 Result<void> startDetached(const store::Store& store, const PreparedContainer& prepared,
-                           const std::string& self_exe);
+                           const std::string& supervisor_exe);
 
 // The supervisor's body: creates and starts the container, reports "ok" or the error on
 // sync_fd, then monitors it until it exits. Returns the container's exit status.

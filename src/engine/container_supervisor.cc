@@ -1,5 +1,6 @@
-// Detached containers: `hull run -d` prepares the container, then spawns a supervisor (the hull
-// binary itself as `hull _supervise ID`, double-forked and in its own session) that becomes the
+// Detached containers: `hull run -d` prepares the container, then spawns a supervisor
+// (`hull-supervise _supervise ID`, or `hull _supervise ID` where that small program is not
+// installed; double-forked and in its own session) that becomes the
 // parent of the container's init. It owns the json-file log, runs the health checks, records
 // the exit status and releases the container's resources; the CLI returns as soon as the
 // supervisor reports that the container runs (or why it could not).
@@ -137,13 +138,13 @@ Result<int> monitorSupervised(const Containers& containers, runtime::Runtime& rt
 }  // namespace
 
 Result<void> startDetached(const store::Store& store, const PreparedContainer& prepared,
-                           const std::string& self_exe) {
+                           const std::string& supervisor_exe) {
   Containers containers(store.root());
   ScopeExit undo([&] { (void)destroyContainer(containers, prepared.record, true); });
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return failErrno("pipe");
   UniqueFd read_end(fds[0]), write_end(fds[1]);
-  std::vector<std::string> argv = {self_exe, "--root", store.root().string(), "_supervise",
+  std::vector<std::string> argv = {supervisor_exe, "--root", store.root().string(), "_supervise",
                                    prepared.record.id};
   pid_t pid = ::fork();
   if (pid < 0) return failErrno("fork");

@@ -264,6 +264,23 @@ std::string nowRfc3339Nano() {
   return rfc3339Nano(ts.tv_sec, ts.tv_nsec);
 }
 
+Result<void> replaceFile(const fs::path& target, std::string_view data, mode_t mode, bool durable) {
+  if (durable) return writeFileAtomic(target, data, mode);
+  fs::path tmp = uniquePath(target.parent_path(), ".tmp");
+  HULL_ASSIGN_OR_RETURN(UniqueFd fd, openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
+  HULL_TRY(writeAll(fd.get(), data).map_error([&](Error e) {
+    ::unlink(tmp.c_str());
+    return e.wrap(tmp.string());
+  }));
+  fd.reset();
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    auto failed = failErrno("rename " + tmp.string());
+    ::unlink(tmp.c_str());
+    return failed;
+  }
+  return {};
+}
+
 Result<FileLock> FileLock::acquire(const fs::path& path) {
   HULL_ASSIGN_OR_RETURN(UniqueFd fd, openFile(path, O_RDWR | O_CREAT, 0600));
   while (::flock(fd.get(), LOCK_EX) != 0) {
@@ -312,7 +329,9 @@ Result<ContainerRecord> Containers::load(std::string_view id) const {
 }
 
 Result<void> Containers::save(const ContainerRecord& record) const {
-  return writeFileAtomic(recordPath(record.id), toJson(record).dump(2) + "\n", 0600);
+  // A --rm container's record goes with it when it exits: a crash loses nothing worth a flush.
+  return replaceFile(recordPath(record.id), toJson(record).dump(2) + "\n", 0600,
+                     !record.auto_remove);
 }
 
 Result<FileLock> Containers::lock(std::string_view id) const {

@@ -3,8 +3,8 @@
 // and work/, hostname, hosts, resolv.conf and the json-file log `<id>-json.log`.
 //
 // Invariants:
-//  - container.json is only replaced atomically (writeFileAtomic); a reader sees the old or the
-//    new record, never a torn one.
+//  - container.json is only replaced atomically (replaceFile); a reader sees the old or the new
+//    record, never a torn one. It is durable unless the container is removed on exit (--rm).
 //  - Read-modify-write of a record happens under the container's lock (flock on `<dir>/lock`),
 //    so the supervisor's exit report and a concurrent health result never lose each other.
 //  - Names are unique: a new container takes `containers/names.lock` while it checks the names
@@ -116,6 +116,10 @@ Result<std::string> newContainerId();
 // Unix time with nanoseconds → "2024-05-01T10:00:00.123456789Z".
 std::string rfc3339Nano(int64_t seconds, int64_t nanoseconds);
 std::string nowRfc3339Nano();
+
+// Replaces `target` atomically (a reader sees the old or the new content). Durable also fsyncs
+// the file and its directory; a file that dies with its container (--rm) skips those flushes.
+Result<void> replaceFile(const fs::path& target, std::string_view data, mode_t mode, bool durable);
 
 // A held flock; released when destroyed.
 class FileLock {

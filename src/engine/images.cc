@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/format.h"
+#include "engine/image_users.h"
 #include "layer/layer.h"
 #include "oci/media_types.h"
 
@@ -303,6 +304,19 @@ struct RemovalPlan {
   std::vector<Digest> blobs;     // config first, then layers
 };
 
+// Containers made from the image keep it unless forced; a running one even then (Docker's
+// conflicts, image_users.h).
+Result<void> checkContainers(const store::Store& store, std::string_view ref, const Digest& id,
+                             bool by_name, bool force) {
+  HULL_ASSIGN_OR_RETURN(std::vector<ImageUser> users, imageUsers(store.root()));
+  HULL_ASSIGN_OR_RETURN(std::vector<std::string> names, namesOfImage(store, id));
+  return checkImageRemoval(users, {.ref = ref,
+                                   .image_id = id,
+                                   .by_name = by_name,
+                                   .last_name = names.size() <= 1,
+                                   .force = force});
+}
+
 Result<RemovalPlan> planRemoval(const store::Store& store, std::string_view ref, bool force) {
   HULL_ASSIGN_OR_RETURN(auto records, store.images());
   RemovalPlan plan;
@@ -318,6 +332,7 @@ Result<RemovalPlan> planRemoval(const store::Store& store, std::string_view ref,
     HULL_ASSIGN_OR_RETURN(record, store.find(ref));
   }
   HULL_ASSIGN_OR_RETURN(oci::Manifest m, store.manifest(record.manifest));
+  HULL_TRY(checkContainers(store, ref, m.config.digest, !plan.names.empty(), force));
   if (plan.names.empty()) {
     HULL_ASSIGN_OR_RETURN(plan.names, namesOfImage(store, m.config.digest));
     HULL_ASSIGN_OR_RETURN(plan.untagged, untaggedOfImage(store, m.config.digest));

@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "base/scope_exit.h"
+#include "engine/layer_verify.h"
 #include "engine/run_spec.h"
 #include "engine/run_spec_internal.h"
 #include "layer/layer.h"
@@ -32,6 +34,7 @@ namespace {
 constexpr std::size_t kShortIdLength = 24;
 constexpr std::string_view kEmptySnapshot = "empty";  // lower dir of an image without layers
 constexpr std::size_t kMountDataMax = 4095;           // mount(2) copies one page of options
+constexpr std::string_view kVolatile = ",volatile";
 
 int openInRoot(int root_fd, const std::string& path, int flags) {
   open_how how{};
@@ -168,6 +171,7 @@ Result<std::vector<Lower>> ensureLowers(const store::Store& store, const ImageVi
   for (std::size_t i = 0; i < layers.size(); ++i) {
     // The OCI chain ID: the identity of a layer together with everything below it.
     chain = i == 0 ? diff_ids[0] : Digest::ofBytes(chain.str() + " " + diff_ids[i].str());
+    HULL_TRY(verifyLayerDiffId(store, layers[i].digest, diff_ids[i]));
     HULL_TRY(ensureSnapshot(store, chain.hex(), layers[i].digest));
     lowers.push_back({chain.hex(), chain.hex().substr(0, kShortIdLength)});
   }
@@ -176,7 +180,8 @@ Result<std::vector<Lower>> ensureLowers(const store::Store& store, const ImageVi
 
 // mount(2) from a child that chdirs into snapshots/, so lower dirs can be named "l/<short>";
 // the child shares our mount namespace, and our own working directory stays untouched.
-Result<void> mountOverlay(const fs::path& cwd, const fs::path& target, const std::string& data) {
+Result<void> mountOverlayFromSnapshots(const fs::path& cwd, const fs::path& target,
+                                       const std::string& data) {
   std::string cwd_s = cwd.string(), target_s = target.string();
   pid_t pid = ::fork();
   if (pid < 0) return failErrno("fork");
@@ -192,6 +197,40 @@ Result<void> mountOverlay(const fs::path& cwd, const fs::path& target, const std
   if (!WIFEXITED(status)) return fail(Errc::kInternal, "overlay mount helper died");
   if (int err = WEXITSTATUS(status); err != 0) {
     return failErrno(fmt::format("mount overlay on {}", target_s), err);
+  }
+  return {};
+}
+
+// overlayfs cannot take an upper dir that is itself on overlayfs (a store inside a container's
+// root file system): the kernel only says EINVAL, so say what to do instead.
+Error explainOverlayFailure(Error error, const fs::path& upper) {
+  constexpr long kOverlayfsMagic = 0x794c7630;
+  struct statfs st {};
+  if (::statfs(upper.c_str(), &st) != 0 || st.f_type != kOverlayfsMagic) return error;
+  return Error{.code = Errc::kUnsupported,
+               .message = fmt::format(
+                   "{}: the store is on overlayfs, which cannot hold a container's writable layer; "
+                   "put the store on another file system (--root or HULL_ROOT, e.g. a volume)",
+                   error.message)};
+}
+
+// The overlay options with lower dirs named both ways: by short link relative to snapshots/
+// (fits 128 layers in a page) and by absolute path (needs no chdir, so no helper process).
+struct OverlayData {
+  std::string relative;
+  std::string absolute;
+};
+
+// Mounts in-process when the absolute form fits in mount(2)'s page (and the store's path can be
+// an option value), which saves a fork on every start; else through the helper with short names.
+Result<void> mountOverlay(const fs::path& snapshots, const fs::path& target,
+                          const OverlayData& data) {
+  if (data.absolute.size() > kMountDataMax ||
+      snapshots.string().find_first_of(",:") != std::string::npos) {
+    return mountOverlayFromSnapshots(snapshots, target, data.relative);
+  }
+  if (::mount("overlay", target.c_str(), "overlay", 0, data.absolute.c_str()) != 0) {
+    return failErrno(fmt::format("mount overlay on {}", target.string()));
   }
   return {};
 }
@@ -280,7 +319,7 @@ Result<std::vector<fs::path>> ensureSnapshots(const store::Store& store, const I
 }
 
 Result<RootfsMount> prepareRootfs(const store::Store& store, const ImageView& image,
-                                  const fs::path& container_dir) {
+                                  const fs::path& container_dir, bool transient) {
   // The store lock keeps prune from removing staging dirs while we unpack.
   HULL_ASSIGN_OR_RETURN(store::Lock lock, store.lock(store::LockMode::kShared));
   HULL_ASSIGN_OR_RETURN(std::vector<Lower> lowers, ensureLowers(store, image));
@@ -292,17 +331,31 @@ Result<RootfsMount> prepareRootfs(const store::Store& store, const ImageView& im
                             "carry",
                             dir.string()));
   }
-  std::string lower;
+  fs::path snapshots = fs::absolute(snapshotsDir(store)).lexically_normal();
+  OverlayData data;
   for (auto it = lowers.rbegin(); it != lowers.rend(); ++it) {  // overlay lists the top first
-    lower += (lower.empty() ? "l/" : ":l/") + it->short_id;
+    data.relative += (data.relative.empty() ? "l/" : ":l/") + it->short_id;
+    data.absolute += (data.absolute.empty() ? "" : ":") + (snapshots / it->name / "diff").string();
   }
-  std::string data = fmt::format("lowerdir={},upperdir={},workdir={}", lower,
-                                 (dir / "upper").string(), (dir / "work").string());
-  if (data.size() > kMountDataMax) {
+  std::string rest =
+      fmt::format(",upperdir={},workdir={}", (dir / "upper").string(), (dir / "work").string());
+  data.relative = "lowerdir=" + data.relative + rest;
+  data.absolute = "lowerdir=" + data.absolute + rest;
+  if (data.relative.size() > kMountDataMax) {
     return fail(Errc::kUnsupported,
                 fmt::format("image has too many layers ({}) for one overlay mount", lowers.size()));
   }
-  HULL_TRY(mountOverlay(snapshotsDir(store), dir / "rootfs", data));
+  if (transient && data.relative.size() + kVolatile.size() <= kMountDataMax) {
+    // The upper dir dies with the container: volatile (Linux 5.10) skips the syncs of the upper
+    // file system, above all the one at unmount. Older kernels reject it; then mount without,
+    // which also reports any other reason for the failure.
+    OverlayData fast{.relative = data.relative + std::string(kVolatile),
+                     .absolute = data.absolute + std::string(kVolatile)};
+    if (mountOverlay(snapshots, dir / "rootfs", fast)) return RootfsMount(dir / "rootfs");
+  }
+  if (auto mounted = mountOverlay(snapshots, dir / "rootfs", data); !mounted) {
+    return fail(explainOverlayFailure(std::move(mounted).error(), dir / "upper"));
+  }
   return RootfsMount(dir / "rootfs");
 }
 

@@ -11,8 +11,9 @@
 //
 // A snapshot is built in tmp/ and renamed into place: concurrent runs of the same image may both
 // unpack a layer, the first rename wins and the loser discards its copy. Lower dirs are named by
-// their short links relative to snapshots/, from a forked child that chdirs there, so 128 layers
-// fit in the one page that mount(2) accepts for options (Docker's overlay2 does the same).
+// absolute path when the options fit in the one page that mount(2) accepts; else by their short
+// links relative to snapshots/, from a forked child that chdirs there, so 128 layers fit
+// (Docker's overlay2 does the same).
 #pragma once
 
 #include <string>
@@ -55,9 +56,10 @@ class RootfsMount {
 Result<std::vector<fs::path>> ensureSnapshots(const store::Store& store, const ImageView& image);
 
 // Unpacks what is missing, makes container_dir/{upper,work,rootfs} and mounts the overlay.
-// container_dir must exist. An image with no layers gets an empty lower dir.
+// container_dir must exist. An image with no layers gets an empty lower dir. A transient rootfs
+// (a --rm container's) is never synced to disk: its writes may be lost in a crash.
 Result<RootfsMount> prepareRootfs(const store::Store& store, const ImageView& image,
-                                  const fs::path& container_dir);
+                                  const fs::path& container_dir, bool transient = false);
 
 // Unmounts container_dir/rootfs if mounted and removes rootfs, upper and work: what `rm` calls.
 // Missing pieces are not an error.

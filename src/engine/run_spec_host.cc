@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/containers.h"
 #include "engine/run_spec_internal.h"
 
 namespace hull::engine {
@@ -124,10 +125,12 @@ Result<std::vector<std::string>> parseEnvFile(std::string_view text, std::string
   return out;
 }
 
+// Not fsynced: the files exist for a container that is about to start, and one that outlives a
+// crash never starts again (hull has no restart yet; a restart must write them anew).
 Result<void> writeEtcFiles(const ContainerPlan& plan, const fs::path& container_dir,
                            const HostEnvironment& host) {
   const std::string& name = plan.hostname;
-  HULL_TRY(writeFileAtomic(container_dir / "hostname", name + "\n"));
+  HULL_TRY(replaceFile(container_dir / "hostname", name + "\n", 0644, false));
   std::string hosts = fmt::format(
       "127.0.0.1\tlocalhost\n"
       "::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -137,8 +140,8 @@ Result<void> writeEtcFiles(const ContainerPlan& plan, const fs::path& container_
       "ff02::2\tip6-allrouters\n"
       "127.0.0.1\t{}\n",
       name);
-  HULL_TRY(writeFileAtomic(container_dir / "hosts", hosts));
-  HULL_TRY(writeFileAtomic(container_dir / "resolv.conf", resolvConfFor(plan, host)));
+  HULL_TRY(replaceFile(container_dir / "hosts", hosts, 0644, false));
+  HULL_TRY(replaceFile(container_dir / "resolv.conf", resolvConfFor(plan, host), 0644, false));
   return {};
 }
 

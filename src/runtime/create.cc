@@ -30,6 +30,20 @@
 namespace hull::runtime {
 namespace {
 
+// Replaces a file of the state directory atomically (a reader sees the old or the new one) but
+// without fsync: the state describes a live process, which a crash ends anyway, so durability
+// would only add disk flushes to every container start (runc and crun do not sync it either).
+Result<void> writeStateFile(const fs::path& target, std::string_view data, mode_t mode) {
+  fs::path tmp = uniquePath(target.parent_path(), ".tmp");
+  HULL_ASSIGN_OR_RETURN(UniqueFd fd, openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
+  ScopeExit cleanup([&] { ::unlink(tmp.c_str()); });
+  HULL_TRY(writeAll(fd.get(), data).map_error([&](Error e) { return e.wrap(tmp.string()); }));
+  fd.reset();
+  if (::rename(tmp.c_str(), target.c_str()) != 0) return failErrno("rename " + tmp.string());
+  cleanup.dismiss();
+  return {};
+}
+
 struct InitContext {
   const oci::RuntimeSpec* spec = nullptr;
   RootfsPlan rootfs;
@@ -297,19 +311,36 @@ Result<UniqueFd> makeStateDir(const std::filesystem::path& dir, const std::strin
   return fifo;
 }
 
-// Forks the stage that clones init, puts init in its cgroup, lets it build the container and
-// waits for "ready". On failure init is killed and reaped.
+// Clones init: through the stage when namespaces are joined by path (setns must come before the
+// clone, in a process that can be thrown away), else straight from here, a fork fewer on every
+// start. Either way init is our child. Closes our copy of init's end of the channel.
+Result<pid_t> cloneInit(InitContext& c, UniqueFd& ours, UniqueFd& theirs) {
+  c.fds.sync = theirs.get();
+  if (!c.join.empty()) {
+    pid_t stage = ::fork();
+    if (stage < 0) return failErrno("fork");
+    if (stage == 0) {
+      ours.reset();
+      stageMain(c);
+    }
+    theirs.reset();
+    return awaitInitPid(ours.get(), stage);
+  }
+  long pid = ::syscall(SYS_clone, c.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) return failErrno("clone the container's init");
+  if (pid == 0) {
+    ours.reset();
+    initMain(c);
+  }
+  theirs.reset();
+  return static_cast<pid_t>(pid);
+}
+
+// Clones init, puts it in its cgroup, lets it build the container and waits for "ready". On
+// failure init is killed and reaped.
 Result<Created> launchInit(const std::string& id, InitContext& c, const Cgroup& cgroup) {
   HULL_ASSIGN_OR_RETURN(auto channel, channelPair());
-  c.fds.sync = channel.second.get();
-  pid_t stage = ::fork();
-  if (stage < 0) return failErrno("fork");
-  if (stage == 0) {
-    channel.first.reset();
-    stageMain(c);
-  }
-  channel.second.reset();
-  HULL_ASSIGN_OR_RETURN(pid_t pid, awaitInitPid(channel.first.get(), stage));
+  HULL_ASSIGN_OR_RETURN(pid_t pid, cloneInit(c, channel.first, channel.second));
   ScopeExit kill_init([&] {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
@@ -393,8 +424,8 @@ Result<Created> Runtime::create(const std::string& id, const std::filesystem::pa
                  .cgroup_path = cgroup.path(),
                  .owner = "",
                  .annotations = spec.annotations};
-  HULL_TRY(writeFileAtomic(dir / kConfigFile, oci::serialize(spec), 0600));
-  HULL_TRY(writeFileAtomic(dir / kStateFile, toJson(st).dump() + "\n", 0600));
+  HULL_TRY(writeStateFile(dir / kConfigFile, oci::serialize(spec), 0600));
+  HULL_TRY(writeStateFile(dir / kStateFile, toJson(st).dump() + "\n", 0600));
   if (!options.pid_file.empty()) {
     HULL_TRY(writeFileAtomic(options.pid_file, std::to_string(created.pid), 0644));
   }

@@ -6,9 +6,9 @@ import json
 import re
 
 from faultproxy import BLOB, MANIFEST, UPLOAD
-from hulltest import prune_args, sha256_bytes
+from hulltest import gzip_bytes, prune_args, sha256_bytes, tar_bytes
 from registryfix import *  # noqa: F401,F403
-from registryfix import pulled_digest, pushed_digest, skopeo_inspect_raw
+from registryfix import pulled_digest, pushed_digest, skopeo_inspect_raw, skopeo_push
 
 
 def busybox_digests(client):
@@ -180,3 +180,41 @@ def test_push_of_missing_image_fails_and_sends_nothing(client, fault_proxy):
     line = client.fail("push", "no-such-image:v1", f"{fault_proxy.host}/x/y:v1")
     assert "no-such-image" in line, line
     assert fault_proxy.count("PUT") == fault_proxy.count("POST") == 0
+
+
+def test_layer_not_matching_its_diff_id_is_pulled_but_never_unpacked(client, http_registry,
+                                                                       tmp_path):
+    """A pull checks blob digests only; the config's diff IDs name the snapshots, so the first
+    unpack checks them and refuses a layer whose uncompressed content is something else."""
+    layout = tmp_path / "layout"
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes) -> dict:
+        digest = sha256_bytes(data)
+        (blobs / digest.split(":")[1]).write_bytes(data)
+        return {"digest": digest, "size": len(data)}
+
+    layer = put(gzip_bytes(tar_bytes([("etc/real.txt", b"real\n")])))
+    claimed = sha256_bytes(tar_bytes([("etc/claimed.txt", b"claimed\n")]))
+    config = put(json.dumps({"architecture": "amd64", "os": "linux",
+                             "config": {"Cmd": ["/bin/sh"]},
+                             "rootfs": {"type": "layers", "diff_ids": [claimed]}}).encode())
+    manifest = put(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
+    }).encode())
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", **manifest}]}))
+    skopeo_push(http_registry, f"oci:{layout}", "lying/image:v1")
+
+    client.insecure(http_registry.host)
+    ref = f"{http_registry.host}/lying/image:v1"
+    client.ok("pull", ref)
+    assert client.blob_path(layer["digest"]).exists()
+    res = client.run("run", "--rm", ref, "/bin/true")
+    assert res.rc == 125, res.describe()  # run's own failure, as Docker's
+    assert "the image config says " + claimed in res.stderr, res.describe()
+    assert not (client.root / "snapshots" / claimed.split(":")[1]).exists()
