@@ -38,6 +38,21 @@ void notify(const PullOptions& o, TransferEvent e) {
   if (o.observer) o.observer(e);
 }
 
+}  // namespace
+
+void announceLayers(const TransferObserver& observer, const std::vector<oci::Descriptor>& layers) {
+  if (!observer) return;
+  for (const auto& l : layers) {
+    observer({.phase = TransferEvent::Phase::kWaiting,
+              .digest = l.digest,
+              .total = l.size,
+              .done = 0,
+              .from = {}});
+  }
+}
+
+namespace {
+
 Result<Resolved> resolve(registry::Client& client, const registry::Reference& ref,
                          const PullOptions& options) {
   HULL_ASSIGN_OR_RETURN(auto top, client.getManifest(ref.repository, ref.identifier()));
@@ -235,13 +250,7 @@ Result<ImageRef> pullImage(const store::Store& store, std::string_view text,
                 fmt::format("{}: the config lists {} diff IDs for {} layers", ref.familiar(),
                             config.diff_ids.size(), m.layers.size()));
   }
-  for (const auto& l : m.layers) {
-    notify(options, {.phase = TransferEvent::Phase::kWaiting,
-                     .digest = l.digest,
-                     .total = l.size,
-                     .done = 0,
-                     .from = {}});
-  }
+  announceLayers(options.observer, m.layers);
   HULL_TRY(forEachParallel(m.layers.size(), options.parallel, [&](std::size_t i) {
     return fetchLayer(store, *client, ref, m.layers[i], options);
   }));

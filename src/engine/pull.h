@@ -62,6 +62,10 @@ Result<ImageRef> ensureImage(const store::Store& store, std::string_view ref,
 
 // Runs fn(0..count-1) on up to `parallel` threads; after the first failure no new item starts
 // and that failure is returned once the running ones end.
+// Tells the observer (if any) that every layer of a transfer waits for its turn, so progress shows
+// all of them from the start.
+void announceLayers(const TransferObserver& observer, const std::vector<oci::Descriptor>& layers);
+
 Result<void> forEachParallel(std::size_t count, int parallel,
                              const std::function<Result<void>(std::size_t)>& fn);
 

@@ -86,13 +86,7 @@ Result<PushResult> pushImage(const store::Store& store, std::string_view image,
   HULL_ASSIGN_OR_RETURN(auto client, registry::openClient(ref.domain, options.tls_verify));
   client->setPushAccess(true);
   if (on_start) on_start(ref.name());
-  for (const auto& l : m.layers) {
-    notify(options, {.phase = TransferEvent::Phase::kWaiting,
-                     .digest = l.digest,
-                     .total = l.size,
-                     .done = 0,
-                     .from = {}});
-  }
+  announceLayers(options.observer, m.layers);
   HULL_TRY(forEachParallel(m.layers.size(), options.parallel, [&](std::size_t i) {
     return pushOne(store, *client, ref, m.layers[i], options);
   }));
