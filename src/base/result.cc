@@ -23,6 +23,8 @@ std::string_view errcName(Errc code) {
       return "unsupported";
     case Errc::kBusy:
       return "busy";
+    case Errc::kCancelled:
+      return "cancelled";
     case Errc::kInternal:
       return "internal error";
   }

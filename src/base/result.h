@@ -19,6 +19,7 @@ enum class Errc {
   kPermission,       // EPERM/EACCES or a policy refusal
   kUnsupported,      // valid but not implemented or not available here
   kBusy,             // lock held, resource in use
+  kCancelled,        // the user interrupted the command (Ctrl-C)
   kInternal,         // a bug in hull
 };
 

@@ -273,6 +273,16 @@ Result<void> buildStage(Builder& b, Stage& st) {
     }
     se.vars = se.image;
     for (const auto& [k, v] : se.image) se.from_env.insert(k);
+  } else if (b.opt.base_image_env && asciiLower(st.base) != "scratch") {
+    auto env = b.opt.base_image_env(st.base);
+    if (!env) return fail(locatedError(b.opt.file, st.range.start, env.error().message));
+    for (const auto& kv : *env) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      se.image[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    se.vars = se.image;
+    for (const auto& [k, v] : se.image) se.from_env.insert(k);
   }
   for (auto& ins : st.instructions) {
     if (auto r = dispatch(b, ins, se, st); !r) return fail(b.at(ins, r.error()));

@@ -3,6 +3,7 @@
 // Pure: no I/O besides the text the caller passes in.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,11 @@ struct ParseOptions {
   // Values of BUILDPLATFORM/TARGETPLATFORM and friends; empty means the host platform.
   std::optional<oci::Platform> build_platform;
   std::optional<oci::Platform> target_platform;  // defaults to the build platform
+  // The Env ("K=V") of the image a stage starts FROM, so that ENV and friends expand against it
+  // as Docker does (`ENV PATH=/opt/bin:$PATH`). Called once per stage whose base is an image
+  // (not "scratch", not an earlier stage) with the expanded base name; an error stops the parse.
+  // Unset: such stages start with no variables.
+  std::function<Result<std::vector<std::string>>(const std::string& base)> base_image_env;
 };
 
 struct GlobalArg {
