@@ -16,6 +16,8 @@ packages=(
   tini tmux bsdutils
   # registry tests: the registry server, htpasswd (bcrypt), a CA for TLS
   docker-registry apache2-utils openssl python3-cryptography
+  # hull bootstrap: Debian base images from the archive (examples/iris-serve builds on one)
+  mmdebstrap
   # benchmarks
   hyperfine crun
 )

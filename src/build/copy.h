@@ -55,6 +55,10 @@ struct SourceTree {
   const dockerfile::IgnoreMatcher* ignore = nullptr;
   StatCache* stat_cache = nullptr;     // the context's; null: hash every file
   std::string what = "build context";  // names the tree in errors: "stage builder", ...
+  // A symlink on the way to a source that points outside the tree: an error for the build
+  // context; inside a stage or image root (any `what` other than "build context", or this set)
+  // it resolves inside that root, as it would in a container.
+  bool symlinks_in_root = false;
 };
 
 // One COPY or ADD, its variables expanded.

@@ -32,6 +32,8 @@ void registerContainerCommands(CLI::App& app, Context& ctx);  // ps, logs, stop,
 void registerContainerPrune(CLI::App& app, Context& ctx);     // container prune (after the above)
 void registerRegistryCommands(CLI::App& app, Context& ctx);   // pull, push, login, logout
 void registerVolume(CLI::App& app, Context& ctx);             // volume create|ls|inspect|rm|prune
+void registerBuild(CLI::App& app, Context& ctx);              // build
+void registerBuilder(CLI::App& app, Context& ctx);            // builder prune
 
 // The OCI runtime command line (runc's verbs and flags), when the binary runs as hull-runtime.
 int runtimeMain(int argc, char** argv);

@@ -9,6 +9,10 @@
 
 #include "cli/command.h"
 
+namespace hull::cli {
+void registerBootstrap(CLI::App& app, Context& ctx);  // bootstrap.cc
+}  // namespace hull::cli
+
 namespace {
 
 std::size_t editDistance(std::string_view a, std::string_view b) {
@@ -77,6 +81,9 @@ int main(int argc, char** argv) {
   registerContainerPrune(app, ctx);
   registerRegistryCommands(app, ctx);
   registerVolume(app, ctx);
+  registerBootstrap(app, ctx);
+  registerBuild(app, ctx);
+  registerBuilder(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -95,7 +96,27 @@ struct ApplyStats {
 Result<ApplyStats> applyLayer(Reader& in, const fs::path& dest, const ApplyOptions& options);
 
 // Writes the tree under `root` as a tar stream to `out` (sorted names, numeric owners, PAX
-// headers when needed). Used by tests and, later, by the builder's snapshot differ.
+// headers when needed). Used by tests and by copies of directories (writeDiff without overlay).
 Result<int64_t> writeTree(const fs::path& root, Writer& out);
+
+struct DiffOptions {
+  // Reproducible output: every mtime later than this is clamped to it (SOURCE_DATE_EPOCH);
+  // atime and ctime are never written.
+  std::optional<int64_t> source_date_epoch;
+  // `root` is an overlay upper dir: 0:0 character devices become ".wh.NAME" whiteouts, a
+  // directory with trusted.overlay.opaque=y gets ".wh..wh..opq", trusted.overlay.* is dropped.
+  bool overlay = true;
+  bool xattrs = true;  // keep extended attributes (security.capability, user.*)
+};
+
+// Writes an overlay upper directory as an OCI layer tar to `out`: names sorted bytewise, numeric
+// owners, no user or group names, PAX headers only where ustar cannot hold a field, hard links
+// inside the layer as link entries. Returns the number of entries. Calls out.finish().
+Result<int64_t> writeDiff(const fs::path& root, Writer& out, const DiffOptions& options);
+
+// writeDiff streamed through a compressor into `out` in one pass, hashing the uncompressed
+// stream (diff_id) and the compressed one (digest) on the way. `threads` as compressingWriter.
+Result<LayerInfo> writeDiffLayer(const fs::path& root, Writer& out, Compression compression,
+                                 const DiffOptions& options, int threads = 0);
 
 }  // namespace hull::layer

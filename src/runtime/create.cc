@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
@@ -311,12 +313,29 @@ Result<UniqueFd> makeStateDir(const std::filesystem::path& dir, const std::strin
   return fifo;
 }
 
+// True when this process runs other threads (hull build's stages). Such a process must not
+// clone init directly: a lock another thread holds at that moment (malloc's) stays locked forever
+// in the child, which allocates. glibc's fork() takes those locks around the fork, so the forked
+// stage is single-threaded and may clone.
+bool hasOtherThreads() {
+  UniqueFd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+  char buf[1024];
+  ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');
+  // After "pid (comm)": state is field 3, num_threads field 20.
+  for (int field = 2; p != nullptr && field < 20; ++field) p = std::strchr(p + 1, ' ');
+  return p == nullptr || std::atoi(p + 1) != 1;
+}
+
 // Clones init: through the stage when namespaces are joined by path (setns must come before the
-// clone, in a process that can be thrown away), else straight from here, a fork fewer on every
-// start. Either way init is our child. Closes our copy of init's end of the channel.
+// clone, in a process that can be thrown away) or when other threads run, else straight from
+// here, a fork fewer on every start. Either way init is our child. Closes our copy of init's end
+// of the channel.
 Result<pid_t> cloneInit(InitContext& c, UniqueFd& ours, UniqueFd& theirs) {
   c.fds.sync = theirs.get();
-  if (!c.join.empty()) {
+  if (!c.join.empty() || hasOtherThreads()) {
     pid_t stage = ::fork();
     if (stage < 0) return failErrno("fork");
     if (stage == 0) {

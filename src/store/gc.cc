@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "base/json.h"
 #include "oci/media_types.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -196,6 +197,33 @@ Reachable markIndex(const Store& store, oci::Index index) {
   return r;
 }
 
+// Build cache records (cache/records/<key-hex>.json) keep the layer blob they name, like an
+// image does. The store does not know the record's type (build sits above it): it reads only
+// layer.blob.digest, and a record it cannot read keeps nothing (the build cache ignores it too).
+void markCacheRecords(const Store& store, Reachable& r) {
+  fs::path dir = store.root() / "cache" / "records";
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() != ".json") continue;
+    auto text = readFile(it->path(), 64u << 10);
+    if (!text) continue;
+    auto j = parseJson(*text, "cache record");
+    if (!j || !j->is_object()) continue;
+    const Json* d = &*j;
+    for (const char* key : {"layer", "blob", "digest"}) {
+      if (!d->is_object() || !d->contains(key)) {
+        d = nullptr;
+        break;
+      }
+      d = &(*d)[key];
+    }
+    if (d == nullptr || !d->is_string()) continue;
+    auto digest = Digest::parse(d->get<std::string>());
+    if (digest) r.users[*digest].insert("<build cache>");
+  }
+}
+
 Result<Reachable> mark(const Store& store) {
   HULL_ASSIGN_OR_RETURN(oci::Index index, internal::loadIndex(store));
   return markIndex(store, std::move(index));
@@ -329,6 +357,7 @@ Result<PruneReport> Store::prune(const PruneOptions& options) const {
   if (options.untagged) report.untagged = takeUntagged(*this, index);
   bool index_changed = index.manifests.size() != entries;
   Reachable reach = markIndex(*this, std::move(index));
+  if (options.cache_roots) markCacheRecords(*this, reach);
   // A manifest that cannot be read hides what it references: sweeping now could delete the
   // layers of an image that is still repairable.
   for (const auto& [name, issue] : reach.issues) {

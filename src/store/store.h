@@ -116,6 +116,9 @@ struct PruneOptions {
   // Remove the untagged images (index.json entries without a name) first, as `docker system
   // prune` removes dangling images; their blobs are then swept unless something else uses them.
   bool untagged = false;
+  // Layer blobs named by build cache records (cache/records/*.json) are roots like images.
+  // `hull builder prune --dry-run` clears it to see what the records alone keep.
+  bool cache_roots = true;
 };
 
 struct PruneReport {
