@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "base/fs.h"
+#include "cli/build_flags.h"
 #include "cli/command.h"
 #include "dockerfile/dockerfile.h"
 
@@ -22,18 +23,8 @@ struct ParseArgs {
 Result<dockerfile::ParseOptions> parseOptions(const ParseArgs& a) {
   dockerfile::ParseOptions opt;
   opt.target = a.target;
-  for (const auto& kv : a.build_args) {
-    auto eq = kv.find('=');
-    if (eq == 0 || kv.empty()) {
-      return fail(Errc::kInvalidArgument, "--build-arg \"" + kv + "\": want NAME=VALUE");
-    }
-    // Like docker, "--build-arg NAME" alone takes the value from the environment, if set.
-    if (eq == std::string::npos) {
-      if (const char* v = std::getenv(kv.c_str()); v != nullptr) opt.build_args[kv] = v;
-      continue;
-    }
-    opt.build_args[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  // Like docker, "--build-arg NAME" alone takes the value from the environment, if set.
+  HULL_ASSIGN_OR_RETURN(opt.build_args, parseBuildArgs(a.build_args, processEnv()));
   return opt;
 }
 

@@ -51,9 +51,6 @@ std::vector<std::string> splitBlanks(std::string_view s) {
   return out;
 }
 
-namespace {
-
-// Bounded: values longer than any option cannot be within distance 2 anyway.
 std::size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -68,9 +65,8 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-}  // namespace
-
 std::string suggest(std::string_view value, const std::vector<std::string>& options) {
+  // Bounded: values longer than any option cannot be within distance 2 anyway.
   if (value.empty() || value.size() > 64) return "";
   std::string v = asciiLower(value);
   std::string best;

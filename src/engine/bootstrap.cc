@@ -313,27 +313,18 @@ std::string bootstrapCreatedBy(const BootstrapOptions& o) {
 }
 
 Result<oci::ImageConfig> bootstrapConfig(const BootstrapOptions& o, const Digest& diff_id) {
-  oci::ImageConfig c;
   oci::Platform platform = oci::hostPlatform();
   if (!o.architecture.empty()) {
     HULL_ASSIGN_OR_RETURN(platform, platformOfDpkgArch(o.architecture));
   }
-  c.architecture = platform.architecture;
-  c.os = platform.os;
-  c.variant = platform.variant;
   int64_t when = o.source_date_epoch ? *o.source_date_epoch : std::time(nullptr);
-  c.created = oci::formatTimestamp(when);
+  oci::ImageConfig c = oneLayerConfig(platform, when, diff_id, bootstrapCreatedBy(o));
   c.config.env = {"PATH=" + std::string(kPath)};
   // bash is Essential: yes in Debian, so every variant offered (essential, minbase, apt) has it.
   c.config.cmd = std::vector<std::string>{"bash"};
   c.config.labels["org.opencontainers.image.created"] = c.created;
   c.config.labels["org.opencontainers.image.description"] = fmt::format(
       "Debian {} ({} variant) made by hull bootstrap with mmdebstrap", o.suite, o.variant);
-  c.diff_ids = {diff_id};
-  oci::History h;
-  h.created = c.created;
-  h.created_by = bootstrapCreatedBy(o);
-  c.history.push_back(std::move(h));
   return c;
 }
 
@@ -511,19 +502,7 @@ Result<layer::LayerInfo> ingestTar(int fd, store::BlobWriter& blob, bool& eof) {
 Result<ImportResult> writeImage(const store::Store& store, const BootstrapOptions& o,
                                 const oci::Descriptor& layer, const Digest& diff_id) {
   HULL_ASSIGN_OR_RETURN(oci::ImageConfig config, bootstrapConfig(o, diff_id));
-  oci::Manifest manifest;
-  manifest.media_type = oci::kMediaTypeImageManifest;
-  HULL_ASSIGN_OR_RETURN(manifest.config, store.putBlob(oci::kMediaTypeImageConfig,
-                                                       canonicalJson(oci::toJson(config))));
-  manifest.layers.push_back(layer);
-  ImportResult result;
-  result.name = o.name;
-  HULL_ASSIGN_OR_RETURN(result.manifest,
-                        store.putBlob(oci::kMediaTypeImageManifest, oci::serialize(manifest)));
-  result.id = manifest.config.digest;
-  std::vector<Digest> needed = {result.manifest.digest, result.id, layer.digest};
-  HULL_TRY(publishNames(store, {{result.name, result.manifest}}, needed));
-  return result;
+  return publishOneLayerImage(store, o.name, oci::toJson(config), layer);
 }
 
 }  // namespace

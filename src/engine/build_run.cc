@@ -32,14 +32,6 @@ namespace {
 constexpr int kPollMs = 50;
 constexpr std::string_view kBuildHostname = "buildkitsandbox";
 
-int openInRoot(int root_fd, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path.empty() ? "." : path;
-  return static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
-}
-
 bool hasEnv(const std::vector<std::string>& env, std::string_view key) {
   for (const auto& e : env) {
     if (e.size() > key.size() && e.starts_with(key) && e[key.size()] == '=') return true;
@@ -204,16 +196,6 @@ Result<void> prepareStepTargets(int root_fd, const oci::RuntimeSpec& spec) {
   return {};
 }
 
-struct Pipe {
-  UniqueFd read, write;
-};
-
-Result<Pipe> makePipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return failErrno("pipe");
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
 // Relays output until the process has exited and the pipe is closed; kills the container when
 // cancel is set. Waits on a pidfd beside the pipe, so an exit is seen at once; the timeout is
 // only for polling cancel. Returns the wait status.
@@ -265,7 +247,7 @@ Result<int> runStep(const store::Store& store, BuildMount& root, const build::Ru
 
   Containers containers(store.root());
   HULL_ASSIGN_OR_RETURN(runtime::Runtime rt, runtime::Runtime::open(containers.runtimeRoot()));
-  HULL_ASSIGN_OR_RETURN(Pipe out, makePipe());
+  HULL_ASSIGN_OR_RETURN(FdPipe out, makePipe());
   runtime::CreateOptions options;
   options.stdio.out = out.write.get();
   options.stdio.err = out.write.get();

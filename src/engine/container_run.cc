@@ -186,16 +186,6 @@ Result<void> finishContainer(const Containers& containers, runtime::Runtime& run
   return rootfs;
 }
 
-struct Pipe {
-  UniqueFd read, write;
-};
-
-Result<Pipe> makePipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return failErrno("pipe");
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
 }  // namespace
 
 Result<ImageView> localImage(const store::Store& store, std::string_view ref) {
@@ -210,6 +200,12 @@ int exitStatusOf(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
   return 255;
+}
+
+Result<FdPipe> makePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return failErrno("pipe");
+  return FdPipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 void closeInheritedFds() { (void)::close_range(3, ~0U, 0); }
@@ -290,7 +286,7 @@ Result<int> runForeground(const store::Store& store, PreparedContainer p, bool i
   bool direct = p.record.auto_remove && !tty;  // --rm: no log, the container writes to our fds
   runtime::CreateOptions options;
   MonitorIo io;
-  std::optional<Pipe> out, err;
+  std::optional<FdPipe> out, err;
   options.stdio.in = interactive && !tty ? STDIN_FILENO : -1;
   if (direct) {
     options.stdio.out = STDOUT_FILENO;

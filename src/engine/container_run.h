@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "engine/containers.h"
 #include "engine/images.h"
 #include "engine/run_options.h"
@@ -60,6 +61,12 @@ Result<void> startDetached(const store::Store& store, const PreparedContainer& p
 // The supervisor's body: creates and starts the container, reports "ok" or the error on
 // sync_fd, then monitors it until it exits. Returns the container's exit status.
 Result<int> superviseContainer(const store::Store& store, std::string_view id, int sync_fd);
+
+// Both ends of a pipe(2), close-on-exec.
+struct FdPipe {
+  UniqueFd read, write;
+};
+Result<FdPipe> makePipe();
 
 // Closes every fd above stderr: what a careless parent left open (without O_CLOEXEC) must never
 // reach a container, not even by a working dir such as /proc/self/fd/N (CVE-2024-21626). Called

@@ -29,25 +29,52 @@ Result<oci::Platform> parsePlatform(std::string_view text) {
   return p;
 }
 
-Result<oci::ImageConfig> importConfig(const ImportOptions& options, const Digest& diff_id) {
+oci::ImageConfig oneLayerConfig(const oci::Platform& platform, int64_t created,
+                                const Digest& diff_id, std::string created_by) {
   oci::ImageConfig c;
+  c.architecture = platform.architecture;
+  c.os = platform.os;
+  c.variant = platform.variant;
+  c.created = oci::formatTimestamp(created);
+  c.diff_ids = {diff_id};
+  oci::History h;
+  h.created = c.created;
+  h.created_by = std::move(created_by);
+  c.history.push_back(std::move(h));
+  return c;
+}
+
+Result<oci::ImageConfig> importConfig(const ImportOptions& options, const Digest& diff_id) {
   oci::Platform platform = oci::hostPlatform();
   if (!options.platform.empty()) {
     HULL_ASSIGN_OR_RETURN(platform, parsePlatform(options.platform));
   }
-  c.architecture = platform.architecture;
-  c.os = platform.os;
-  c.variant = platform.variant;
-  for (const auto& change : options.changes) HULL_TRY(applyChange(change, c.config));
+  oci::ContainerConfig config;
+  for (const auto& change : options.changes) HULL_TRY(applyChange(change, config));
   HULL_ASSIGN_OR_RETURN(int64_t now, buildTime());
-  c.created = oci::formatTimestamp(now);
-  c.diff_ids = {diff_id};
-  oci::History h;
-  h.created = c.created;
-  h.created_by = "hull import";
-  h.comment = options.message.empty() ? "Imported from " + options.source : options.message;
-  c.history.push_back(std::move(h));
+  oci::ImageConfig c = oneLayerConfig(platform, now, diff_id, "hull import");
+  c.config = std::move(config);
+  c.history.back().comment =
+      options.message.empty() ? "Imported from " + options.source : options.message;
   return c;
+}
+
+Result<ImportResult> publishOneLayerImage(const store::Store& store, const std::string& name,
+                                          const Json& config, const oci::Descriptor& layer) {
+  oci::Manifest manifest;
+  manifest.media_type = oci::kMediaTypeImageManifest;
+  HULL_ASSIGN_OR_RETURN(manifest.config,
+                        store.putBlob(oci::kMediaTypeImageConfig, canonicalJson(config)));
+  manifest.layers.push_back(layer);
+  ImportResult result;
+  result.name = name;
+  HULL_ASSIGN_OR_RETURN(result.manifest,
+                        store.putBlob(oci::kMediaTypeImageManifest, oci::serialize(manifest)));
+  result.id = manifest.config.digest;
+  // Without a name the image is kept untagged, as Docker keeps it: found by its ID.
+  std::vector<Digest> needed = {result.manifest.digest, result.id, layer.digest};
+  HULL_TRY(publishNames(store, {{result.name, result.manifest}}, needed));
+  return result;
 }
 
 namespace {
@@ -86,18 +113,7 @@ Result<ImportResult> importImage(const store::Store& store, layer::Reader& in,
   HULL_ASSIGN_OR_RETURN(oci::ImageConfig config, importConfig(options, diff_id));
   Json config_json = oci::toJson(config);
   if (!options.message.empty()) config_json["comment"] = options.message;  // Docker's field
-  oci::Manifest manifest;
-  manifest.media_type = oci::kMediaTypeImageManifest;
-  HULL_ASSIGN_OR_RETURN(manifest.config,
-                        store.putBlob(oci::kMediaTypeImageConfig, canonicalJson(config_json)));
-  manifest.layers.push_back(layer_desc);
-  HULL_ASSIGN_OR_RETURN(result.manifest,
-                        store.putBlob(oci::kMediaTypeImageManifest, oci::serialize(manifest)));
-  result.id = manifest.config.digest;
-  // Without a name the image is kept untagged, as Docker keeps it: found by its ID.
-  std::vector<Digest> needed = {result.manifest.digest, result.id, layer_desc.digest};
-  HULL_TRY(publishNames(store, {{result.name, result.manifest}}, needed));
-  return result;
+  return publishOneLayerImage(store, result.name, config_json, layer_desc);
 }
 
 }  // namespace hull::engine

@@ -1,11 +1,13 @@
 // `hull import`: a root file system tarball becomes a one-layer image.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/digest.h"
+#include "base/json.h"
 #include "base/result.h"
 #include "layer/layer.h"
 #include "oci/image.h"
@@ -29,6 +31,16 @@ struct ImportResult {
 
 // Parses "linux/amd64", "linux/arm64/v8" into a platform.
 Result<oci::Platform> parsePlatform(std::string_view text);
+
+// The config of a one-layer image: the platform, the creation time (seconds since the epoch)
+// and one history entry, made by `created_by`, at that time.
+oci::ImageConfig oneLayerConfig(const oci::Platform& platform, int64_t created,
+                                const Digest& diff_id, std::string created_by);
+
+// Stores the config and the manifest of a one-layer image whose layer is already committed, and
+// points `name` at it (an empty name keeps the image untagged).
+Result<ImportResult> publishOneLayerImage(const store::Store& store, const std::string& name,
+                                          const Json& config, const oci::Descriptor& layer);
 
 // Builds the image config of an import (exposed for tests: nothing is written).
 Result<oci::ImageConfig> importConfig(const ImportOptions& options, const Digest& diff_id);

@@ -23,6 +23,7 @@
 
 #include "base/scope_exit.h"
 #include "engine/layer_verify.h"
+#include "engine/rootfs_view.h"
 #include "engine/run_spec.h"
 #include "engine/run_spec_internal.h"
 #include "layer/layer.h"
@@ -35,14 +36,6 @@ constexpr std::size_t kShortIdLength = 24;
 constexpr std::string_view kEmptySnapshot = "empty";  // lower dir of an image without layers
 constexpr std::size_t kMountDataMax = 4095;           // mount(2) copies one page of options
 constexpr std::string_view kVolatile = ",volatile";
-
-int openInRoot(int root_fd, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path.empty() ? "." : path;
-  return static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
-}
 
 std::pair<std::string, std::string> splitParent(const std::string& clean) {
   std::size_t slash = clean.rfind('/');
@@ -82,7 +75,7 @@ Result<void> addOverlayWhiteouts(int blob_fd, int diff_fd) {
     auto [parent, base] = splitParent(*name);
     if (!base.starts_with(".wh.")) continue;
     HULL_TRY(mkdirInRoot(diff_fd, "/" + parent));
-    UniqueFd dir(openInRoot(diff_fd, parent, O_RDONLY | O_DIRECTORY));
+    UniqueFd dir(detail::openInRoot(diff_fd, parent, O_RDONLY | O_DIRECTORY));
     if (!dir) return failErrno(fmt::format("open {} in layer", parent));
     if (base == ".wh..wh..opq") {
       if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
@@ -250,10 +243,10 @@ Result<void> mkdirInRootFollowing(int root_fd, std::string_view path, int depth)
   std::string prefix;
   for (const std::string& part : detail::splitList(clean, '/')) {
     std::string next = prefix.empty() ? part : prefix + "/" + part;
-    UniqueFd fd(openInRoot(root_fd, next, O_PATH | O_DIRECTORY));
+    UniqueFd fd(detail::openInRoot(root_fd, next, O_PATH | O_DIRECTORY));
     if (!fd) {
       if (errno != ENOENT) return failErrno(fmt::format("open /{} in rootfs", next));
-      UniqueFd parent(openInRoot(root_fd, prefix, O_PATH | O_DIRECTORY));
+      UniqueFd parent(detail::openInRoot(root_fd, prefix, O_PATH | O_DIRECTORY));
       if (!parent) return failErrno(fmt::format("open /{} in rootfs", prefix));
       char target[4096];
       ssize_t n = ::readlinkat(parent.get(), part.c_str(), target, sizeof target - 1);
@@ -273,7 +266,7 @@ Result<void> mkdirInRootFollowing(int root_fd, std::string_view path, int depth)
 Result<void> createFileInRoot(int root_fd, const std::string& path) {
   auto [parent, base] = splitParent(detail::cleanPath(path).substr(1));
   HULL_TRY(mkdirInRoot(root_fd, "/" + parent));
-  UniqueFd dir(openInRoot(root_fd, parent, O_RDONLY | O_DIRECTORY));
+  UniqueFd dir(detail::openInRoot(root_fd, parent, O_RDONLY | O_DIRECTORY));
   if (!dir) return failErrno(fmt::format("open {} in rootfs", parent));
   int fd = ::openat(dir.get(), base.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0 && errno != EISDIR && errno != ELOOP && errno != EEXIST) {
@@ -400,7 +393,7 @@ Result<void> copyUpVolume(const fs::path& rootfs, std::string_view destination,
   if (!fs::is_empty(data, ec) || ec) return {};  // only a new, empty volume gets a copy
   HULL_ASSIGN_OR_RETURN(UniqueFd root, openDir(rootfs));
   std::string rel = detail::cleanPath(fmt::format("/{}", destination)).substr(1);
-  UniqueFd source(openInRoot(root.get(), rel, O_RDONLY | O_DIRECTORY));
+  UniqueFd source(detail::openInRoot(root.get(), rel, O_RDONLY | O_DIRECTORY));
   if (!source) {
     if (errno == ENOENT || errno == ENOTDIR) return {};  // nothing in the image there
     return failErrno(fmt::format("open {} in rootfs", destination));

@@ -53,4 +53,12 @@ class MemoryRootfsView : public RootfsView {
   std::map<std::string, std::string> files_;  // absolute path -> contents
 };
 
+namespace detail {
+
+// openat2(root_fd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), "" naming
+// the root itself; -1 and errno on failure.
+int openInRoot(int root_fd, const std::string& path, int flags);
+
+}  // namespace detail
+
 }  // namespace hull::engine

@@ -291,26 +291,6 @@ class TreeWriter {
   int64_t entries_ = 0;
 };
 
-// Counts and (optionally) hashes what passes to `out`.
-class HashingWriter : public Writer {
- public:
-  HashingWriter(Writer& out, bool hash) : out_(out), hash_data_(hash) {}
-  Result<void> write(const void* data, std::size_t size) override {
-    if (hash_data_) hash_.update(data, size);
-    size_ += static_cast<int64_t>(size);
-    return out_.write(data, size);
-  }
-  Result<void> finish() override { return out_.finish(); }
-  Digest digest() { return hash_.finish(); }
-  int64_t size() const { return size_; }
-
- private:
-  Writer& out_;
-  bool hash_data_;
-  Sha256 hash_;
-  int64_t size_ = 0;
-};
-
 }  // namespace
 
 Result<int64_t> writeDiff(const fs::path& root, Writer& out, const DiffOptions& options) {
@@ -323,9 +303,9 @@ Result<int64_t> writeDiff(const fs::path& root, Writer& out, const DiffOptions& 
 Result<LayerInfo> writeDiffLayer(const fs::path& root, Writer& out, Compression compression,
                                  const DiffOptions& options, int threads) {
   // tar -> diff ID hash -> compressor (its own workers) -> blob hash -> out, in one pass.
-  HashingWriter blob(out, compression != Compression::kNone);
+  detail::HashingWriter blob(out, compression != Compression::kNone);
   std::unique_ptr<Writer> compressor = compressingWriter(blob, compression, threads);
-  HashingWriter tar(*compressor, true);
+  detail::HashingWriter tar(*compressor, true);
   HULL_ASSIGN_OR_RETURN(int64_t entries, writeDiff(root, tar, options));
   LayerInfo info;
   info.diff_id = tar.digest();

@@ -8,32 +8,9 @@
 
 namespace hull::layer {
 
-namespace {
-
-class HashingWriter : public Writer {
- public:
-  HashingWriter(Writer& out, bool hash) : out_(out), hash_data_(hash) {}
-  Result<void> write(const void* data, std::size_t size) override {
-    if (hash_data_) hash_.update(data, size);
-    size_ += static_cast<int64_t>(size);
-    return out_.write(data, size);
-  }
-  Result<void> finish() override { return out_.finish(); }
-  Digest digest() { return hash_.finish(); }
-  int64_t size() const { return size_; }
-
- private:
-  Writer& out_;
-  bool hash_data_;
-  Sha256 hash_;
-  int64_t size_ = 0;
-};
-
-}  // namespace
-
 Result<LayerInfo> importTarball(Reader& in, Writer& out, Compression out_compression) {
   // An uncompressed blob is the tar stream itself: its digest is the diff ID, hashed once.
-  HashingWriter blob(out, out_compression != Compression::kNone);
+  detail::HashingWriter blob(out, out_compression != Compression::kNone);
   std::unique_ptr<Writer> compressor = compressingWriter(blob, out_compression);
   HULL_ASSIGN_OR_RETURN(std::unique_ptr<Reader> plain, decompressingReader(in));
 

@@ -4,6 +4,7 @@
 #include <archive.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -32,6 +33,26 @@ Result<void> checkEntry(archive_entry* entry, const std::string& name);
 
 // openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS); -1 and errno on failure.
 int openInRoot(int root_fd, const std::string& path, int flags);
+
+// Counts and (optionally) hashes what passes to `out`.
+class HashingWriter : public Writer {
+ public:
+  HashingWriter(Writer& out, bool hash) : out_(out), hash_data_(hash) {}
+  Result<void> write(const void* data, std::size_t size) override {
+    if (hash_data_) hash_.update(data, size);
+    size_ += static_cast<int64_t>(size);
+    return out_.write(data, size);
+  }
+  Result<void> finish() override { return out_.finish(); }
+  Digest digest() { return hash_.finish(); }
+  int64_t size() const { return size_; }
+
+ private:
+  Writer& out_;
+  bool hash_data_;
+  Sha256 hash_;
+  int64_t size_ = 0;
+};
 
 // A libarchive reader (tar formats only, no filters) over a Reader. Every block it hands to
 // libarchive is passed to `tee` first, so a consumer sees the exact uncompressed stream.

@@ -9,30 +9,13 @@
 #include <gtest/gtest.h>
 
 #include "oci/media_types.h"
+#include "temp_dir_util.h"
 
 namespace hull::build {
 namespace {
 
-class CacheTempDir {
- public:
-  CacheTempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hull-cache-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~CacheTempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void writeText(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-}
+using testing::ScratchDir;
+using testing::writeText;
 
 TEST(KeyBuilderTest, SameFieldsSameKey) {
   Digest a =
@@ -112,7 +95,7 @@ class CacheTest : public ::testing::Test {
     return r;
   }
 
-  CacheTempDir dir_;
+  ScratchDir dir_{"hull-cache-test"};
   std::optional<store::Store> store_;
   std::optional<Cache> cache_;
   Layer layer_;

@@ -18,35 +18,14 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir_util.h"
+
 namespace hull::build {
 namespace {
 
-class MountsTempDir {
- public:
-  MountsTempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hull-mounts-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~MountsTempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void writeText(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-}
-std::string readText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::readText;
+using testing::ScratchDir;
+using testing::writeText;
 
 dockerfile::Mount parse(std::string_view spec) {
   auto m = dockerfile::parseMount(spec);
@@ -99,7 +78,7 @@ class RunMountsTest : public ::testing::Test {
     return RunMounts::resolve(mounts, env_);
   }
 
-  MountsTempDir dir_;
+  ScratchDir dir_{"hull-mounts-test"};
   std::optional<store::Store> store_;
   std::optional<Cache> cache_;
   fs::path context_, stage_root_;
