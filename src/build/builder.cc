@@ -146,7 +146,15 @@ Result<BuildResult> finish(BuildContext& ctx, detail::StageResult target) {
   BuildResult out;
   out.image = std::move(target.state);
   auto& config = out.image.config;
+  // The time of the newest step, so that a fully cached rebuild is the same image (BuildKit).
   config.created = ctx.created;
+  if (!ctx.source_date_epoch && !config.history.empty()) {
+    config.created = std::max_element(config.history.begin(), config.history.end(),
+                                      [](const oci::History& a, const oci::History& b) {
+                                        return a.created < b.created;
+                                      })
+                         ->created;
+  }
   for (const auto& [k, v] : ctx.options->labels) config.config.labels[k] = v;
   HULL_ASSIGN_OR_RETURN(oci::Descriptor config_desc,
                         ctx.store->putBlob(oci::kMediaTypeImageConfig, oci::serialize(config)));

@@ -92,6 +92,7 @@ Digest baseKey(const std::optional<Digest>& base_manifest) {
 
 Json toJson(const CacheRecord& r) {
   Json j = {{"key", r.key.str()}, {"created_by", r.created_by}};
+  if (!r.created.empty()) j["created"] = r.created;
   if (r.layer) {
     j["layer"] = {{"blob", oci::toJson(r.layer->blob)}, {"diff_id", r.layer->diff_id.str()}};
   }
@@ -109,6 +110,11 @@ Result<CacheRecord> cacheRecordFromJson(const Json& j) {
   if (created_by != j.end()) {
     if (!created_by->is_string()) return bad("created_by is not a string");
     r.created_by = created_by->get<std::string>();
+  }
+  auto created = j.find("created");
+  if (created != j.end()) {
+    if (!created->is_string()) return bad("created is not a string");
+    r.created = created->get<std::string>();
   }
   auto layer = j.find("layer");
   if (layer == j.end() || layer->is_null()) return r;

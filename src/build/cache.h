@@ -39,6 +39,9 @@ struct CacheRecord {
   Digest key;
   std::optional<Layer> layer;
   std::string created_by;  // the history line, for people reading the cache
+  // When the step ran (RFC 3339). A cached step keeps it, so a fully cached rebuild gives the
+  // same history, config and image ID (BuildKit does the same). "" in older records.
+  std::string created;
 };
 
 // Records live in <root>/cache/records/<key-hex>.json, written atomically; the store's prune

@@ -146,7 +146,9 @@ class StageRunner {
   // it and records it. Appends the layer (if any) and the history entry.
   Result<void> layerStep(KeyBuilder kb, const std::string& created_by, const StepEvent& ev,
                          const std::function<Result<void>(Mounted&)>& work);
-  void append(const std::optional<Layer>& layer, const std::string& created_by);
+  void append(const std::optional<Layer>& layer, const std::string& created_by,
+              const std::string& created);
+  std::string createdOf(const std::optional<CacheRecord>& rec) const;
   Result<std::unique_ptr<Mounted>> mountFrom(const std::optional<int>& stage,
                                              const std::string& image, Digest* key);
   StepEvent event(int step, const std::string& text) const;
@@ -251,10 +253,11 @@ Result<void> StageRunner::configStep(const df::Instruction& ins, const StepEvent
 
 Result<void> StageRunner::configRecord(const Digest& key, const std::string& created_by,
                                        const StepEvent& ev) {
-  bool cached = !ctx_.options->no_cache && ctx_.cache->lookup(key).has_value();
-  if (!cached) HULL_TRY(ctx_.cache->put(CacheRecord{key, std::nullopt, created_by}));
+  auto rec = ctx_.options->no_cache ? std::nullopt : ctx_.cache->lookup(key);
+  bool cached = rec.has_value();
+  if (!cached) HULL_TRY(ctx_.cache->put(CacheRecord{key, std::nullopt, created_by, ctx_.created}));
   key_ = key;
-  state_.config.history.push_back(historyEntry(created_by, ctx_.created, true));
+  state_.config.history.push_back(historyEntry(created_by, createdOf(rec), true));
   if (cached) {
     std::lock_guard lock(ctx_.mu);
     ++ctx_.cached;
@@ -268,12 +271,19 @@ Result<void> StageRunner::configRecord(const Digest& key, const std::string& cre
   return {};
 }
 
-void StageRunner::append(const std::optional<Layer>& layer, const std::string& created_by) {
+// A cached step keeps the time it first ran, unless SOURCE_DATE_EPOCH fixes every time.
+std::string StageRunner::createdOf(const std::optional<CacheRecord>& rec) const {
+  if (ctx_.source_date_epoch || !rec || rec->created.empty()) return ctx_.created;
+  return rec->created;
+}
+
+void StageRunner::append(const std::optional<Layer>& layer, const std::string& created_by,
+                         const std::string& created) {
   if (layer) {
     state_.layers.push_back(*layer);
     state_.config.diff_ids.push_back(layer->diff_id);
   }
-  state_.config.history.push_back(historyEntry(created_by, ctx_.created, !layer));
+  state_.config.history.push_back(historyEntry(created_by, created, !layer));
 }
 
 Result<void> StageRunner::layerStep(KeyBuilder kb, const std::string& created_by,
@@ -291,7 +301,7 @@ Result<void> StageRunner::layerStep(KeyBuilder kb, const std::string& created_by
         std::lock_guard lock(ctx_.mu);
         ++ctx_.cached;
       }
-      append(rec->layer, created_by);
+      append(rec->layer, created_by, createdOf(rec));
       key_ = key;
       return {};
     }
@@ -304,8 +314,8 @@ Result<void> StageRunner::layerStep(KeyBuilder kb, const std::string& created_by
   co.compression = ctx_.options->compression;
   co.source_date_epoch = ctx_.source_date_epoch;
   HULL_ASSIGN_OR_RETURN(auto layer, ctx_.executor->commit(std::move(root), co));
-  HULL_TRY(ctx_.cache->put(CacheRecord{key, layer, created_by}));
-  append(layer, created_by);
+  HULL_TRY(ctx_.cache->put(CacheRecord{key, layer, created_by, ctx_.created}));
+  append(layer, created_by, ctx_.created);
   key_ = key;
   if (ctx_.progress) {
     ctx_.progress->stepDone(

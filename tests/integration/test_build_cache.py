@@ -78,6 +78,8 @@ def test_rebuild_shows_every_step_cached(store, app, built):
     """Progress says CACHED for every step of a fully cached build, config-only ones too."""
     again = build(store, app, tag="app:2")
     assert again.ran_any() == [], again.describe_steps()
+    # Every step keeps the time it first ran: the same config, so the same image ID.
+    assert again.image_id and again.image_id == built.image_id
 
 
 def test_changed_app_code_reruns_only_the_final_copy_and_after(store, app, built):
