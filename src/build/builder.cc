@@ -78,6 +78,21 @@ Result<void> loadContext(BuildContext& ctx) {
   return {};
 }
 
+// GCC 12's AddressSanitizer has no fork handler: a RUN container forked while another stage's
+// thread holds the sanitizer allocator's lock would deadlock at its first allocation (glibc's
+// malloc is made safe by fork itself). Sanitized builds run one stage at a time.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // Runs every stage once the stages it depends on are done, at most max_parallel_stages at a
 // time. The first failure stops the others (their running process is killed) and is returned.
 Result<void> runStages(BuildContext& ctx) {
@@ -94,7 +109,7 @@ Result<void> runStages(BuildContext& ctx) {
   std::mutex m;
   std::condition_variable cv;
   int running = 0;
-  int limit = std::max(1, ctx.options->max_parallel_stages);
+  int limit = kSanitized ? 1 : std::max(1, ctx.options->max_parallel_stages);
   std::vector<std::thread> threads;
   auto work = [&](std::size_t i) {
     auto r = detail::buildStage(ctx, stages[i]);

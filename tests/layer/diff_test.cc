@@ -6,6 +6,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -109,7 +111,10 @@ TEST_F(DiffTest, SortedNumericOwnersNoAtime) {
 TEST_F(DiffTest, WhiteoutsAndOpaqueDirs) {
   if (!root()) GTEST_SKIP() << "needs root (mknod, trusted xattrs)";
   file("keep");
-  ASSERT_EQ(::mknod(path("gone").c_str(), S_IFCHR | 0, makedev(0, 0)), 0);
+  // A container without CAP_MKNOD (or with a device cgroup) cannot make the node.
+  if (::mknod(path("gone").c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
+    GTEST_SKIP() << "mknod is not permitted here: " << std::strerror(errno);
+  }
   ASSERT_TRUE(mkdirAll(path("opq"), 0750).has_value());
   ASSERT_EQ(::chmod(path("opq").c_str(), 0750), 0);
   file("opq/-first");
@@ -131,7 +136,10 @@ TEST_F(DiffTest, WithoutOverlayDevicesStayDevices) {
   if (!root()) GTEST_SKIP() << "needs root (mknod)";
   DiffOptions plain;
   plain.overlay = false;
-  ASSERT_EQ(::mknod(path("dev").c_str(), S_IFCHR | 0600, makedev(0, 0)), 0);
+  // A container without CAP_MKNOD (or with a device cgroup) cannot make the node.
+  if (::mknod(path("dev").c_str(), S_IFCHR | 0600, makedev(0, 0)) != 0) {
+    GTEST_SKIP() << "mknod is not permitted here: " << std::strerror(errno);
+  }
   auto entries = readTar(diffOf(dir_.path(), plain));
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].name, "dev");
