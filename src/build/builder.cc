@@ -59,7 +59,9 @@ Result<dockerfile::Dockerfile> parseDockerfile(BuildContext& ctx, std::vector<st
                         dockerfile::parse(o.dockerfile, ctx.parse_options));
   for (const auto& w : df.warnings)
     out->push_back(detail::located(o.dockerfile_name, w.line, w.message));
-  for (const auto& c : dockerfile::runChecks(df, o.dockerfile)) {
+  dockerfile::CheckOptions checks;
+  checks.base_image_env = ctx.parse_options.base_image_env;
+  for (const auto& c : dockerfile::runChecks(df, o.dockerfile, checks)) {
     out->push_back(detail::located(o.dockerfile_name, c.line, c.rule + ": " + c.message));
   }
   return df;

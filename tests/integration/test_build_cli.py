@@ -103,6 +103,15 @@ def test_warnings_at_the_end(store, tmp_path):
     assert warn[-1] == len(lines) - 1, "warnings come last"
 
 
+def test_undefined_variable_is_checked_against_the_base_images_env(store, tmp_path):
+    """UndefinedVar knows the base image's Env: PATH is defined there, NOPE nowhere."""
+    ctx = write_context(tmp_path / "ctx", {
+        "Dockerfile": "FROM busybox\nENV A=$NOPE B=$PATH\n"})
+    res = build(store, ctx, tag="uv:1").result
+    warn = [line for line in res.stderr.splitlines() if "UndefinedVar" in line]
+    assert len(warn) == 1 and "$NOPE" in warn[0], res.describe()
+
+
 # --- where the Dockerfile and the context come from ---
 
 def test_file_flag_and_dockerfile_from_stdin(store, tmp_path):
