@@ -241,7 +241,7 @@ def test_exec(rt, bundle, tmp_path):
                               "env; pwd")
     assert "/tmp" in rt.ok("exec", "--cwd", "/tmp", "e1", "pwd")
     process = tmp_path / "process.json"
-    process.write_text(json.dumps({"args": ["sh", "-c", "echo from-process-json; sleep 0.2"],
+    process.write_text(json.dumps({"args": ["sh", "-c", "echo from-process-json; sleep 60"],
                                    "cwd": "/", "env": ["PATH=/bin"],
                                    "user": {"uid": 0, "gid": 0}}))
     pid_file = tmp_path / "exec.pid"
