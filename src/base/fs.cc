@@ -1,7 +1,9 @@
 #include "base/fs.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -123,6 +125,19 @@ Result<void> removeAll(const fs::path& path) {
     return fail(Errc::kIo, "remove " + path.string() + ": " + ec.message());
   }
   return {};
+}
+
+int openat2Fd(int dirfd, std::string_view path, int flags, uint64_t resolve, mode_t mode) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;
+  how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
+  std::string rel = path.empty() ? std::string(".") : std::string(path);
+  for (int attempt = 0;; ++attempt) {
+    long fd = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof how);
+    if (fd < 0 && (errno == EAGAIN || errno == EINTR) && attempt < 16) continue;
+    return static_cast<int>(fd);
+  }
 }
 
 }  // namespace hull

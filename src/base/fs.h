@@ -32,6 +32,12 @@ Result<std::size_t> readSome(int fd, void* data, std::size_t size);
 Result<void> fsyncPath(const fs::path& path);  // file or directory
 Result<void> mkdirAll(const fs::path& path, mode_t mode = 0755);
 
+// openat2(2), which glibc 2.36 does not wrap, for paths inside a root file system or a context
+// (STYLE.md rule 5): O_CLOEXEC is added to `flags` and RESOLVE_NO_MAGICLINKS to `resolve`
+// (RESOLVE_IN_ROOT or RESOLVE_BENEATH); "" means dirfd itself. The EAGAIN the kernel returns when
+// a concurrent rename races the lookup, and EINTR, are retried. Returns the fd, or -1 with errno.
+int openat2Fd(int dirfd, std::string_view path, int flags, uint64_t resolve, mode_t mode = 0);
+
 // Writes `data` to `target` atomically. The staging file is created in `staging_dir` when given
 // (it must be on the same file system), else next to the target.
 Result<void> writeFileAtomic(const fs::path& target, std::string_view data, mode_t mode = 0644,

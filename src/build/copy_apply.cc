@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 
+#include "base/fs.h"
 #include "build/copy_internal.h"
 #include "dockerfile/dockerignore.h"
 
@@ -19,12 +20,7 @@ namespace hull::build::detail {
 int openInRoot(int root_fd, std::string_view path, int flags, mode_t mode) {
   std::string rel(path);
   while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
-  if (rel.empty()) rel = ".";
-  struct open_how how = {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  return openat2Fd(root_fd, rel, flags, RESOLVE_IN_ROOT, mode);
 }
 
 namespace {

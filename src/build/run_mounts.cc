@@ -1,6 +1,7 @@
 // RUN --mount (run_mounts.h): each mount of a step resolved to a host source, holding what it
 // needs (cache locks, secret files, throwaway copies, mounted stages) until the step is over.
 #include "build/run_mounts.h"
+#include "base/fs.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -50,14 +51,10 @@ RunMount bindMount(fs::path source, const std::string& target, bool readonly) {
   return r;
 }
 
-// openat2 (no glibc wrapper on Debian 12); -errno on failure.
+// -errno on failure.
 int openResolved(int dirfd, const std::string& path, uint64_t resolve) {
-  struct open_how how {};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path.empty() ? "." : path;
-  long fd = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof(how));
-  return fd < 0 ? -errno : static_cast<int>(fd);
+  int fd = openat2Fd(dirfd, path, O_PATH, resolve);
+  return fd < 0 ? -errno : fd;
 }
 
 // `source` inside `root`, resolved by the kernel relative to the root's fd: with `beneath`, a

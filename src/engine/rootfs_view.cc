@@ -1,4 +1,5 @@
 #include "engine/rootfs_view.h"
+#include "base/fs.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -15,11 +16,7 @@ namespace hull::engine {
 namespace detail {
 
 int openInRoot(int root_fd, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path.empty() ? "." : path;
-  return static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  return openat2Fd(root_fd, path, flags, RESOLVE_IN_ROOT);
 }
 
 }  // namespace detail
@@ -32,11 +29,7 @@ Result<DirRootfsView> DirRootfsView::open(const fs::path& dir) {
 
 Result<std::optional<std::string>> DirRootfsView::readFile(std::string_view path,
                                                            std::size_t max_size) const {
-  std::string rel(path);
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, dir_.get(), rel.c_str(), &how, sizeof how)));
+  UniqueFd fd(openat2Fd(dir_.get(), path, O_RDONLY | O_NOCTTY | O_NONBLOCK, RESOLVE_IN_ROOT));
   if (!fd) {
     if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return std::optional<std::string>();
     return failErrno(fmt::format("open {} in rootfs", path));

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fs.h"
 #include "layer/internal.h"
 
 namespace hull::layer::detail {
@@ -118,16 +119,7 @@ Result<void> checkEntry(archive_entry* entry, const std::string& name) {
 }
 
 int openInRoot(int root_fd, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const char* p = path.empty() ? "." : path.c_str();
-  for (int attempt = 0;; ++attempt) {
-    long fd = ::syscall(SYS_openat2, root_fd, p, &how, sizeof how);
-    // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
-    if (fd < 0 && (errno == EAGAIN || errno == EINTR) && attempt < 16) continue;
-    return static_cast<int>(fd);
-  }
+  return openat2Fd(root_fd, path, flags, RESOLVE_IN_ROOT);
 }
 
 TarReader::TarReader(Reader& in, Tee tee)

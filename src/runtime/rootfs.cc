@@ -278,14 +278,7 @@ Result<void> writeSysctls(const std::map<std::string, std::string>& sysctl) {
 }  // namespace
 
 Result<UniqueFd> openInRoot(int root, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path.empty() ? "." : path;
-  long fd;
-  do {
-    fd = ::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
-  } while (fd < 0 && errno == EAGAIN);
+  int fd = openat2Fd(root, path, flags, RESOLVE_IN_ROOT);
   if (fd < 0) {
     int err = errno;
     auto e = failErrno("open " + path + " in the rootfs", err);
