@@ -50,6 +50,8 @@ void forEachField(Options& o, F&& f) {
   f("stop_timeout", o.stop_timeout);
   f("labels", o.labels);
   f("label_files", o.label_files);
+  f("gpus", o.gpus);
+  f("devices", o.devices);
 }
 
 template <class T>

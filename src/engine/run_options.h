@@ -55,6 +55,8 @@ struct RunOptions {
   std::optional<int> stop_timeout;       // --stop-timeout seconds
   std::vector<std::string> labels;       // --label K=V (or K: empty value)
   std::vector<std::string> label_files;  // --label-file
+  std::string gpus;                      // --gpus (Docker's syntax: all, 2, device=0,2, ...)
+  std::vector<std::string> devices;      // --device: a host path, or a CDI name vendor/class=x
 };
 
 // A stable JSON form (keys as the field names above), for container records and golden tests.

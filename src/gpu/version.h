@@ -1,0 +1,34 @@
+// Dotted numeric versions as NVIDIA writes them: drivers ("550.54.14"), CUDA ("12.4"),
+// compute capabilities ("8.0"). Missing trailing parts compare as zero ("12" == "12.0").
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace hull::gpu {
+
+struct Version {
+  std::vector<uint32_t> parts;  // at least one, at most four
+
+  std::string str() const;  // "550.54.14"; driver versions keep no leading zeros ("05" -> "5")
+  uint32_t major() const { return parts.empty() ? 0 : parts[0]; }
+  uint32_t minor() const { return parts.size() < 2 ? 0 : parts[1]; }
+  friend std::strong_ordering operator<=>(const Version& a, const Version& b);
+  friend bool operator==(const Version& a, const Version& b) {
+    return (a <=> b) == std::strong_ordering::equal;
+  }
+};
+
+// "550.54.14", "12.4", "8": one to four dot-separated decimal numbers, each under 2^31.
+// Anything else (empty parts, signs, spaces, letters) is kInvalidArgument naming the text.
+Result<Version> parseVersion(std::string_view text);
+
+// CUDA as the driver API encodes it (cuDriverGetVersion: 12040 -> "12.4").
+Version cudaFromInt(int encoded);
+
+}  // namespace hull::gpu
