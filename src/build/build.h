@@ -69,6 +69,13 @@ struct RunMount {
   std::optional<uint32_t> mode;  // kTmpfs
 };
 
+// A CDI device a RUN step asks for (RUN --device=NAME[,required]).
+struct RunDevice {
+  std::string name;  // "vendor.com/class=name"
+  bool required = false;
+  friend bool operator==(const RunDevice&, const RunDevice&) = default;
+};
+
 struct RunRequest {
   std::vector<std::string> args;  // argv; the shell form already has the SHELL prepended
   std::vector<std::string> env;   // "K=V", the whole environment
@@ -76,6 +83,10 @@ struct RunRequest {
   std::string workdir;  // absolute; created if missing
   std::string network = "default";  // default (the host's network), host or none
   std::vector<RunMount> mounts;
+  // Given to the step through CDI. A device that is not required and not available is left
+  // out, with a word to `warn`.
+  std::vector<RunDevice> devices;
+  std::function<void(const std::string&)> warn;
   // stdout and stderr of the process, as they come (may be called from another thread).
   std::function<void(std::string_view)> output;
   const std::atomic<bool>* cancel = nullptr;  // set: kill the process and fail with kCancelled

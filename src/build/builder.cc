@@ -265,6 +265,7 @@ Result<BuildResult> build(const store::Store& store, Executor& executor,
   if (!target) return fail(Errc::kInternal, "the target stage was not built");
   HULL_ASSIGN_OR_RETURN(BuildResult result, finish(ctx, std::move(*target)));
   result.warnings = std::move(warnings);
+  for (auto& w : ctx.step_warnings) result.warnings.push_back(std::move(w));
   result.steps = ctx.total_steps;
   result.cached = ctx.cached;
   return result;

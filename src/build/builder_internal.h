@@ -157,6 +157,7 @@ struct BuildContext {
   std::map<std::string, BaseImage> base_images;  // by ref as written
   std::map<int, StageResult> results;            // stage index → result
   int cached = 0;
+  std::vector<std::string> step_warnings;  // said while steps ran ("Dockerfile:LINE: text")
 
   Result<BaseImage> image(const std::string& ref);
   std::optional<StageResult> result(int stage);

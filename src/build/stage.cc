@@ -346,7 +346,10 @@ std::string runCanonical(const df::Run& run, const RunPlan& plan, const StageVar
   j["build_args"] = args;
   j["network"] = network;
   j["security"] = run.security;
-  j["devices"] = run.devices;
+  // Names as written: a step that now finds its optional device missing is the same step.
+  Json devices = Json::array();
+  for (const auto& d : run.devices) devices.push_back(d.name + (d.required ? ",required" : ""));
+  j["devices"] = devices;
   j["mounts"] = mounts;
   if (plan.script) j["script"] = plan.script->content;
   return j.dump();
@@ -385,6 +388,13 @@ Result<void> StageRunner::runStep(const df::Instruction& ins, const df::Run& run
     req.workdir = state_.config.config.working_dir.empty() ? "/" : state_.config.config.working_dir;
     req.network = network;
     req.cancel = &ctx_.stop;
+    for (const auto& d : run.devices) req.devices.push_back(RunDevice{d.name, d.required});
+    req.warn = [&](const std::string& text) {
+      std::string w = located(ctx_.options->dockerfile_name, ins.range.start, text);
+      if (ctx_.progress) ctx_.progress->warning(w);
+      std::lock_guard lock(ctx_.mu);
+      ctx_.step_warnings.push_back(std::move(w));
+    };
     std::optional<RunMounts> held;
     if (!run.mounts.empty()) {
       MountEnv env;

@@ -11,6 +11,7 @@
 
 namespace hull::cli {
 void registerBootstrap(CLI::App& app, Context& ctx);  // bootstrap.cc
+void registerGpu(CLI::App& app, Context& ctx);        // gpu.cc
 }  // namespace hull::cli
 
 namespace {
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   registerBootstrap(app, ctx);
   registerBuild(app, ctx);
   registerBuilder(app, ctx);
+  registerGpu(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -98,6 +98,11 @@ void addResourceFlags(CLI::App* cmd, engine::RunOptions& o, OptionalFlags& opt) 
   addMulti(cmd, "--cap-drop", o.cap_drop, "Drop a capability (CHOWN, ALL)");
   addMulti(cmd, "--security-opt", o.security_opts,
            "no-new-privileges[:true|false], seccomp=unconfined|FILE");
+  cmd->add_option("--gpus", o.gpus,
+                  "GPUs: all, a count, device=0,2 or device=GPU-UUID, and capabilities=... "
+                  "(Docker's syntax; quote CSV values: '\"device=0,2\"')");
+  addMulti(cmd, "--device", o.devices,
+           "A host device (HOST[:CONTAINER][:rwm]) or a CDI device name (nvidia.com/gpu=0)");
 }
 
 void addHealthFlags(CLI::App* cmd, engine::RunOptions& o, OptionalFlags& opt) {

@@ -55,7 +55,9 @@ void runJson(const Run& r, Json& j) {
   }
   if (!r.network.empty()) j["network"] = r.network;
   if (!r.security.empty()) j["security"] = r.security;
-  if (!r.devices.empty()) j["devices"] = r.devices;
+  for (const auto& d : r.devices) {
+    j["devices"].push_back(Json{{"name", d.name}, {"required", d.required}});
+  }
   if (!r.heredocs.empty()) j["heredocs"] = heredocsJson(r.heredocs);
 }
 

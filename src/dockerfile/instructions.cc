@@ -80,7 +80,10 @@ Result<InstructionBody> parseRun(Request& r) {
     return fail(
         argError("unsupported security mode \"" + run.security + "\" (use sandbox or insecure)"));
   }
-  run.devices = r.flags.strings("device");
+  for (const auto& spec : r.flags.strings("device")) {
+    HULL_ASSIGN_OR_RETURN(RunDevice device, parseRunDevice(spec));
+    run.devices.push_back(std::move(device));
+  }
   run.heredocs = r.node.heredocs;
   return run;
 }

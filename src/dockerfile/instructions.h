@@ -47,13 +47,21 @@ struct Mount {
   friend bool operator==(const Mount&, const Mount&) = default;
 };
 
+// A --device of RUN (BuildKit's CDI devices): a qualified CDI name, and whether the step fails
+// when no such device is available -- by default, as in BuildKit, it runs without it.
+struct RunDevice {
+  std::string name;  // "vendor.com/class=name"
+  bool required = false;
+  friend bool operator==(const RunDevice&, const RunDevice&) = default;
+};
+
 struct Run {
   CommandLine command;
   std::vector<std::string> mount_specs;  // raw --mount values, parsed after expansion
   std::vector<Mount> mounts;
   std::string network;   // "", default, none, host
   std::string security;  // "", sandbox, insecure
-  std::vector<std::string> devices;
+  std::vector<RunDevice> devices;
   std::vector<Heredoc> heredocs;
 };
 struct Cmd {
@@ -157,5 +165,8 @@ Result<int64_t> parseDuration(std::string_view text);
 // field's value after the CSV split, as Docker does.
 using WordExpander = std::function<Result<std::string>(const std::string&)>;
 Result<Mount> parseMount(std::string_view spec, const WordExpander& expand = {});
+
+// One --device value of RUN: "vendor.com/class=name[,required[=BOOL]]" or "name=...,required".
+Result<RunDevice> parseRunDevice(std::string_view spec);
 
 }  // namespace hull::dockerfile

@@ -196,6 +196,71 @@ Result<Mount> parseMount(std::string_view spec, const WordExpander& expand) {
   return m;
 }
 
+namespace {
+
+// A CDI qualified name has the shape vendor/class=name with none of the three empty; the
+// character rules are the CDI registry's to check when the step runs.
+Result<void> checkDeviceName(const std::string& name) {
+  auto eq = name.find('=');
+  auto slash = name.find('/');
+  std::string problem;
+  if (name.empty()) {
+    problem = "empty";
+  } else if (eq == std::string::npos) {
+    problem = "unqualified device, missing kind";
+  } else if (slash == std::string::npos || slash > eq || slash == 0) {
+    problem = "unqualified device, missing vendor";
+  } else if (slash + 1 == eq || name.find('/', slash + 1) < eq) {
+    problem = "invalid device class";
+  } else if (eq + 1 == name.size()) {
+    problem = "missing device name";
+  } else {
+    return {};
+  }
+  return fail(valueError("invalid device name \"" + name + "\": " + problem +
+                         " (want vendor.com/class=name)"));
+}
+
+}  // namespace
+
+Result<RunDevice> parseRunDevice(std::string_view spec) {
+  auto fields = splitCsv(spec);
+  if (!fields) return fail(fields.error().wrap("failed to parse csv devices"));
+  RunDevice d;
+  bool named = false;
+  auto setName = [&](const std::string& name) -> Result<void> {
+    if (named) return fail(valueError("device name already set to " + d.name));
+    d.name = name;
+    named = true;
+    return {};
+  };
+  for (const auto& field : *fields) {
+    auto eq = field.find('=');
+    std::string key = asciiLower(field.substr(0, eq));
+    if (key == "required") {
+      if (eq == std::string::npos) {
+        d.required = true;
+      } else {
+        HULL_ASSIGN_OR_RETURN(d.required, parseBoolValue(key, field.substr(eq + 1)));
+      }
+    } else if (key == "name" && eq != std::string::npos) {
+      HULL_TRY(setName(field.substr(eq + 1)));
+    } else if (!named) {
+      HULL_TRY(setName(field));  // the first bare field is the name, '=' and all
+    } else if (eq == std::string::npos) {
+      return fail(valueError("invalid field '" + field + "' must be a key=value pair"));
+    } else {
+      std::string msg = "unexpected key '" + key + "' in '" + field + "'";
+      if (auto s = suggest(key, {"name", "required"}); !s.empty()) {
+        msg += " (did you mean " + s + "?)";
+      }
+      return fail(valueError(msg));
+    }
+  }
+  HULL_TRY(checkDeviceName(d.name));
+  return d;
+}
+
 Result<int64_t> parseDuration(std::string_view text) {
   std::string quoted = "\"" + std::string(text) + "\"";
   auto invalid = [&] { return fail(valueError("invalid duration " + quoted)); };

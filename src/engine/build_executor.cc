@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -35,6 +36,7 @@ BuildMount::~BuildMount() {
 namespace {
 
 using detail::BuildMount;
+using detail::CopiedUpDir;
 
 constexpr std::size_t kShortIdLength = 24;  // as rootfs.cc names short links
 
@@ -59,13 +61,24 @@ bool sameDir(const struct stat& a, const struct stat& b) {
 }
 
 // Directories overlay copied up only because a mount target was made (and removed) in them:
-// still empty and as they were, they are no change of the step.
+// still empty and as they were, they are no change of the step. Deepest first, and the
+// parent's times kept across each rmdir, so that a parent emptied this way is seen as untouched.
 void dropUntouchedCopyUps(BuildMount& mount) {
-  for (const auto& dir : mount.copiedUp()) {
+  std::vector<CopiedUpDir> dirs = mount.copiedUp();
+  std::stable_sort(dirs.begin(), dirs.end(), [](const CopiedUpDir& a, const CopiedUpDir& b) {
+    return a.path.size() > b.path.size();
+  });
+  for (const auto& dir : dirs) {
     fs::path path = mount.upper() / dir.path;
     struct stat now {};
     if (::lstat(path.c_str(), &now) != 0 || !S_ISDIR(now.st_mode)) continue;
-    if (sameDir(now, dir.before) && emptyDir(path)) (void)::rmdir(path.c_str());
+    if (!sameDir(now, dir.before) || !emptyDir(path)) continue;
+    struct stat parent {};
+    bool parent_ok = ::lstat(path.parent_path().c_str(), &parent) == 0;
+    if (::rmdir(path.c_str()) == 0 && parent_ok) {
+      timespec times[2] = {parent.st_atim, parent.st_mtim};
+      (void)::utimensat(AT_FDCWD, path.parent_path().c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
   }
 }
 

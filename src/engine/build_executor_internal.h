@@ -11,6 +11,8 @@
 #include "base/result.h"
 #include "build/build.h"
 #include "engine/rootfs.h"
+#include "engine/rootfs_view.h"
+#include "oci/spec_edit.h"
 #include "store/store.h"
 
 namespace hull::engine::detail {
@@ -48,6 +50,37 @@ class BuildMount : public build::Mounted {
   RootfsMount mount_;
   std::vector<build::Layer> layers_;
   std::vector<CopiedUpDir> copied_up_;
+};
+
+// The CDI devices of a step (RUN --device), planned as `hull run --device` plans them, for a
+// process with `process.env` (build_devices.cc). An optional device that no spec can give is
+// left out with a word to request.warn.
+Result<oci::SpecEdit> stepDevices(const build::RunRequest& request, const oci::Process& process,
+                                  const RootfsView& rootfs);
+
+// What a device's ld cache hook writes into a step's root -- soname links to the driver's
+// libraries (which are mounts, absent from the image), /etc/ld.so.conf.d/000-hull-gpu.conf, and
+// the ld cache and ld.so.conf when the image had none -- taken out again after the step, so
+// the layer holds no dangling links into a driver. Made before the step runs.
+class DeviceLeftovers {
+ public:
+  DeviceLeftovers(int root_fd, const oci::SpecEdit& edit);
+  void remove();
+
+ private:
+  struct Dir {
+    std::string path;                // relative to the root
+    std::vector<std::string> names;  // what it held before the step (sorted)
+    bool existed = false;
+  };
+  // Removes the new links in `d` whose target's name is in `gone` (sorted), adding their names.
+  bool removeLinks(const Dir& d, std::vector<std::string>& gone);
+
+  int root_fd_;
+  std::vector<std::string> driver_names_;  // file names of the edit's mount destinations
+  std::vector<Dir> dirs_;
+  bool had_cache_ = false, had_conf_ = false, had_conf_d_ = false, had_hull_conf_ = false;
+  struct stat etc_before_ {};
 };
 
 // Runs one RUN step in a mounted root (build_run.cc).

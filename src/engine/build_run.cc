@@ -58,7 +58,8 @@ oci::Mount runMount(const build::RunMount& m) {
 // The container of one step, planned as `hull run --rm` plans one, then given the step's own
 // environment (the whole of it: PATH and HOME only where missing) and mounts.
 Result<ContainerPlan> planStep(const store::Store& store, BuildMount& root,
-                               const build::RunRequest& req, const std::string& id) {
+                               const build::RunRequest& req, const std::string& id,
+                               oci::SpecEdit* devices) {
   oci::ImageConfig image;
   image.config.user = req.user;
   image.config.working_dir = req.workdir.empty() ? "/" : req.workdir;
@@ -86,6 +87,8 @@ Result<ContainerPlan> planStep(const store::Store& store, BuildMount& root,
     }
   }
   for (const auto& m : req.mounts) plan.spec.mounts.push_back(runMount(m));
+  HULL_ASSIGN_OR_RETURN(*devices, stepDevices(req, *plan.spec.process, view));
+  oci::applySpecEdit(plan.spec, *devices);
   return plan;
 }
 
@@ -237,12 +240,16 @@ Result<int> waitStep(runtime::Runtime& rt, const std::string& id, pid_t pid, int
 Result<int> runStep(const store::Store& store, BuildMount& root, const build::RunRequest& req) {
   if (req.args.empty()) return fail(Errc::kInvalidArgument, "RUN: empty command");
   HULL_ASSIGN_OR_RETURN(std::string id, newContainerId());
-  HULL_ASSIGN_OR_RETURN(ContainerPlan plan, planStep(store, root, req, id));
+  oci::SpecEdit devices;
+  HULL_ASSIGN_OR_RETURN(ContainerPlan plan, planStep(store, root, req, id, &devices));
   HULL_TRY(writeEtcFiles(plan, root.dir()));
   UniqueFd root_fd(::open(root.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) return failErrno("open " + root.root().string());
   std::vector<Stub> stubs = planStubs(root, root_fd.get(), plan.spec);
   ScopeExit unstub([&] { removeStubs(root_fd.get(), stubs); });
+  // Runs before unstub: the stubs' directories are empty only once the links are gone.
+  DeviceLeftovers leftovers(root_fd.get(), devices);
+  ScopeExit tidy([&] { leftovers.remove(); });
   HULL_TRY(prepareStepTargets(root_fd.get(), plan.spec));
 
   Containers containers(store.root());
@@ -252,6 +259,11 @@ Result<int> runStep(const store::Store& store, BuildMount& root, const build::Ru
   options.stdio.out = out.write.get();
   options.stdio.err = out.write.get();
   ScopeExit remove([&] { (void)rt.remove(id, true); });
+  // Hooks (a CDI device's ld cache hook) read the spec from the bundle, as the runtime spec
+  // promises them; the bundle is the mount's own directory, outside the layer.
+  if (plan.spec.hooks && *plan.spec.hooks != oci::Hooks{}) {
+    HULL_TRY(writeFileAtomic(root.dir() / "config.json", oci::serialize(plan.spec), 0600));
+  }
   auto created = rt.create(id, root.dir(), plan.spec, options);
   out.write.reset();
   if (!created) {

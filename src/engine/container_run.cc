@@ -12,6 +12,7 @@
 #include "base/scope_exit.h"
 #include "engine/container_monitor.h"
 #include "engine/container_terminal.h"
+#include "engine/gpu.h"
 #include "engine/rootfs.h"
 #include "engine/rootfs_view.h"
 #include "engine/run_spec.h"
@@ -130,6 +131,26 @@ Result<void> makeVolumes(const store::Store& store, const ContainerPlan& plan,
   return {};
 }
 
+// GPUs and CDI devices: the edit is checked (the image's CUDA against the driver) and applied
+// to the spec before anything of the container is made from it, so a refusal leaves nothing
+// but what the caller undoes. Its env reaches the record, and with config.json `hull exec`.
+Result<oci::SpecEdit> planDevices(const RunOptions& options, ContainerPlan& plan,
+                                  const RootfsView& view) {
+  GpuAsk ask = gpuAsk(options);
+  if (!ask.any()) return oci::SpecEdit{};
+  HULL_ASSIGN_OR_RETURN(oci::SpecEdit edit, planGpus(ask, plan.spec.process->env, view, GpuHost{}));
+  oci::applySpecEdit(plan.spec, edit);
+  return edit;
+}
+
+// Docker's Mounts[] lists what the user mounted; the driver files a device edit binds are not.
+void dropDeviceMounts(ContainerRecord& record, const oci::SpecEdit& edit) {
+  std::erase_if(record.mounts, [&](const MountSummary& m) {
+    return std::any_of(edit.mounts.begin(), edit.mounts.end(),
+                       [&](const oci::Mount& e) { return e.destination == m.destination; });
+  });
+}
+
 // Everything from the container directory on; the caller removes it all on failure.
 Result<ContainerPlan> buildContainer(const store::Store& store, const ImageView& image,
                                      const RunOptions& options, ContainerRecord& record,
@@ -138,11 +159,13 @@ Result<ContainerPlan> buildContainer(const store::Store& store, const ImageView&
   HULL_ASSIGN_OR_RETURN(RootfsMount mount, prepareRootfs(store, image, dir, options.rm));
   HULL_ASSIGN_OR_RETURN(DirRootfsView view, DirRootfsView::open(mount.path()));
   HULL_ASSIGN_OR_RETURN(ContainerPlan plan, planContainer(image.config, options, view, record.id));
+  HULL_ASSIGN_OR_RETURN(oci::SpecEdit devices, planDevices(options, plan, view));
   bindPlanPaths(plan, dir, store.root() / "volumes");
   plan.spec.process->terminal = options.tty;
   if (options.tty) plan.spec.process->console_size = terminalSize();
   // Volumes are recorded before they are made, so a failure half way removes them too.
   fillRecord(record, image, options, plan);
+  dropDeviceMounts(record, devices);
   HULL_TRY(containers.save(record));
   HULL_TRY(makeVolumes(store, plan, mount.path()));
   // The etc files first: a file source gets a file as its mount target.

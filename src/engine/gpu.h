@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "engine/rootfs_view.h"
+#include "engine/run_options.h"
 #include "gpu/cdi.h"
 #include "gpu/compat.h"
 #include "gpu/driver.h"
@@ -33,6 +34,10 @@ struct GpuAsk {
   std::vector<std::string> cdi_devices;  // --device values that are CDI names
   bool any() const { return !gpus.empty() || !cdi_devices.empty(); }
 };
+
+// What `hull run` asks for: --gpus, and the --device values that are CDI names (the others are
+// host device nodes, planned with the rest of the run flags).
+GpuAsk gpuAsk(const RunOptions& options);
 
 // The edit for a container whose process env is `env` (image env + -e, "K=V"), with its
 // rootfs at `rootfs` (for the image's compat libraries). Refuses -- before anything is

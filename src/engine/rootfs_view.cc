@@ -7,7 +7,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -53,6 +58,48 @@ Result<std::optional<std::string>> DirRootfsView::readFile(std::string_view path
     }
   }
   return std::optional<std::string>(std::move(out));
+}
+
+Result<std::optional<std::vector<std::string>>> DirRootfsView::listDir(
+    std::string_view path) const {
+  using Names = std::optional<std::vector<std::string>>;
+  UniqueFd fd(openat2Fd(dir_.get(), path, O_RDONLY | O_DIRECTORY, RESOLVE_IN_ROOT));
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return Names();
+    return failErrno(fmt::format("open directory {} in rootfs", path));
+  }
+  // fdopendir takes the fd over: closedir closes it.
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd.get()), &::closedir);
+  if (!dir) return failErrno(fmt::format("read directory {} in rootfs", path));
+  (void)fd.release();
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* entry = ::readdir(dir.get())) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+    errno = 0;
+  }
+  if (errno != 0) return failErrno(fmt::format("read directory {} in rootfs", path));
+  std::sort(names.begin(), names.end());
+  return Names(std::move(names));
+}
+
+Result<std::optional<std::vector<std::string>>> MemoryRootfsView::listDir(
+    std::string_view path) const {
+  std::string prefix(path);
+  if (prefix.empty() || prefix.back() != '/') prefix += '/';
+  std::set<std::string> names;
+  bool found = prefix == "/";
+  for (const auto& [file, contents] : files_) {
+    if (file == path) return std::optional<std::vector<std::string>>();  // a file, not a dir
+    if (!file.starts_with(prefix)) continue;
+    std::string_view rest = std::string_view(file).substr(prefix.size());
+    found = true;
+    if (!rest.empty()) names.emplace(rest.substr(0, rest.find('/')));
+  }
+  if (!found) return std::optional<std::vector<std::string>>();
+  return std::optional<std::vector<std::string>>(
+      std::vector<std::string>(names.begin(), names.end()));
 }
 
 Result<std::optional<std::string>> MemoryRootfsView::readFile(std::string_view path,

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/fs.h"
 #include "base/result.h"
@@ -23,6 +24,10 @@ class RootfsView {
   // not a regular file). Files over max_size are an error.
   virtual Result<std::optional<std::string>> readFile(std::string_view path,
                                                       std::size_t max_size = 4u << 20) const = 0;
+  // The names in an absolute directory path inside the rootfs, sorted, without "." and "..";
+  // nullopt when it does not exist (or is not a directory). For the image's CUDA compat
+  // libraries (gpu::kCompatDir).
+  virtual Result<std::optional<std::vector<std::string>>> listDir(std::string_view path) const = 0;
 };
 
 // Over a directory on disk (a mounted rootfs or an unpacked snapshot).
@@ -31,6 +36,7 @@ class DirRootfsView : public RootfsView {
   static Result<DirRootfsView> open(const fs::path& dir);
   Result<std::optional<std::string>> readFile(std::string_view path,
                                               std::size_t max_size = 4u << 20) const override;
+  Result<std::optional<std::vector<std::string>>> listDir(std::string_view path) const override;
   int fd() const { return dir_.get(); }
 
  private:
@@ -48,6 +54,8 @@ class MemoryRootfsView : public RootfsView {
   }
   Result<std::optional<std::string>> readFile(std::string_view path,
                                               std::size_t max_size = 4u << 20) const override;
+  // The directories are those of the files' paths: "/a/b/c" makes "/", "/a" and "/a/b".
+  Result<std::optional<std::vector<std::string>>> listDir(std::string_view path) const override;
 
  private:
   std::map<std::string, std::string> files_;  // absolute path -> contents

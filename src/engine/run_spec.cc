@@ -512,6 +512,7 @@ Result<ContainerPlan> planContainer(const oci::ImageConfig& image, const RunOpti
   HULL_TRY(planSecurity(options, host, plan));
   HULL_TRY(planResources(options, plan));
   HULL_TRY(planRlimits(options, host, plan));
+  HULL_TRY(detail::planHostDevices(options, host, plan));
   int64_t shm = kDefaultShm;
   if (!options.shm_size.empty()) {
     HULL_ASSIGN_OR_RETURN(shm, byteFlag("--shm-size", options.shm_size));

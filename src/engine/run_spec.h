@@ -31,6 +31,15 @@
 
 namespace hull::engine {
 
+// A device node on the host, for --device.
+struct HostDevice {
+  std::string path;  // on the host
+  std::string type;  // "c" or "b"
+  int64_t major = 0, minor = 0;
+  uint32_t mode = 0;  // permission bits
+  uint32_t uid = 0, gid = 0;
+};
+
 // What planning may learn from the host. Tests pass a fixed one; real() reads the machine.
 struct HostEnvironment {
   std::function<std::optional<std::string>(const std::string&)> getenv;  // -e K, env-file K
@@ -41,6 +50,9 @@ struct HostEnvironment {
   std::function<uint64_t(int resource)> hard_rlimit;
   // The host's resolv.conf (copied for host networking).
   std::function<std::optional<std::string>()> resolv_conf;
+  // --device PATH: the node PATH names (symlinks followed), or every node under the directory
+  // PATH; an error for anything else. Unset: --device with a host path is refused.
+  std::function<Result<std::vector<HostDevice>>(const std::string&)> devices;
   // The host binary bind-mounted for --init (tini's static build from Debian).
   std::string init_binary = "/usr/bin/tini-static";
   // The running kernel: seccomp rules with a minimum kernel version depend on it.

@@ -83,6 +83,7 @@ HostEnvironment HostEnvironment::real() {
     if (!text) return std::nullopt;
     return *text;
   };
+  h.devices = detail::hostDevicesAt;
   utsname uts{};
   if (::uname(&uts) == 0 &&
       std::sscanf(uts.release, "%d.%d", &h.kernel.major, &h.kernel.minor) != 2) {

@@ -23,6 +23,14 @@ Result<void> planMounts(const oci::ImageConfig& image, const RunOptions& options
                         const std::string& container_id, const HostEnvironment& host,
                         int64_t shm_bytes, ContainerPlan& plan);
 
+// --device with host paths (Docker's SRC[:DST][:PERMS]): linux.devices and an allow rule each.
+// CDI names (vendor.com/class=name) are left to the GPU planning (engine/gpu.h).
+Result<void> planHostDevices(const RunOptions& options, const HostEnvironment& host,
+                             ContainerPlan& plan);
+
+// HostEnvironment::devices of the real host.
+Result<std::vector<HostDevice>> hostDevicesAt(const std::string& path);
+
 // The file names in the container dir that /etc/hostname, /etc/hosts, /etc/resolv.conf bind.
 inline constexpr std::string_view kEtcFiles[] = {"hostname", "hosts", "resolv.conf"};
 

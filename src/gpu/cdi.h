@@ -75,15 +75,20 @@ struct CdiSpec {
 Result<CdiSpec> parseCdiSpec(std::string_view text, std::string_view file);
 std::string cdiSpecToJson(const CdiSpec& spec);  // pretty, stable key order
 std::string cdiSpecToYaml(const CdiSpec& spec);
+// The oldest cdiVersion that defines every field the spec uses (hostPath: 0.5.0, annotations:
+// 0.6.0, additionalGids: 0.7.0, ...); parseCdiSpec refuses a spec that claims less.
+std::string minimumCdiVersion(const CdiSpec& spec);
 
 // The spec directories, lowest priority first: /etc/cdi, /var/run/cdi; $HULL_CDI_SPEC_DIRS
 // (colon-separated) replaces them.
 std::vector<std::string> defaultCdiSpecDirs();
 
 struct CdiRegistry {
-  std::vector<CdiSpec> specs;  // every valid spec; for a device defined twice the later
-                               // directory wins, as the CDI package decides
-  std::vector<Error> errors;   // broken files: reported, not fatal until one is used
+  std::vector<CdiSpec> specs;            // every valid spec; for a device defined twice the later
+                                         // directory wins, as the CDI package decides
+  std::vector<Error> errors;             // broken files: reported, not fatal until one is used
+  std::vector<std::string> error_kinds;  // parallel to errors: the kind the broken file
+                                         // declares, when it can be read ("" otherwise)
 };
 // Reads *.json, *.yaml and *.yml from each directory (missing directories are fine).
 CdiRegistry loadCdiSpecs(const std::vector<std::string>& dirs);

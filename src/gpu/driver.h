@@ -98,6 +98,7 @@ Result<Version> parseProcDriverVersion(std::string_view text);
 struct GpuInformation {
   std::string model, uuid, bus_location;
   int minor = -1;
+  bool excluded = false;  // "GPU Excluded: Yes": the driver will not use it; discovery skips it
 };
 Result<GpuInformation> parseGpuInformation(std::string_view text);
 

@@ -389,8 +389,9 @@ Result<Created> Runtime::create(const std::string& id, const std::filesystem::pa
   const oci::Process& process = *spec.process;
   std::optional<SeccompFilter> seccomp;
   if (spec.linux && spec.linux->seccomp) {
-    HULL_ASSIGN_OR_RETURN(seccomp,
-                          SeccompFilter::build(*spec.linux->seccomp, process.no_new_privileges));
+    SeccompCache cache(SeccompCache::forRuntimeRoot(root_));
+    HULL_ASSIGN_OR_RETURN(
+        seccomp, SeccompFilter::build(*spec.linux->seccomp, process.no_new_privileges, cache));
     c.seccomp = &*seccomp;
   }
   if (process.capabilities) {

@@ -22,6 +22,7 @@
 #include "runtime/channel.h"
 #include "runtime/internal.h"
 #include "runtime/process_setup.h"
+#include "runtime/seccomp_cache.h"
 
 namespace hull::runtime {
 namespace {
@@ -135,8 +136,9 @@ Result<Created> Runtime::exec(const std::string& id, const oci::Process& process
   if (!initAlive(s)) return fail(Errc::kInvalidArgument, "container not running");
   std::optional<SeccompFilter> seccomp;
   if (spec.linux && spec.linux->seccomp) {
-    HULL_ASSIGN_OR_RETURN(seccomp,
-                          SeccompFilter::build(*spec.linux->seccomp, process.no_new_privileges));
+    SeccompCache cache(SeccompCache::forRuntimeRoot(root_));
+    HULL_ASSIGN_OR_RETURN(
+        seccomp, SeccompFilter::build(*spec.linux->seccomp, process.no_new_privileges, cache));
     c.seccomp = &*seccomp;
   }
   if (process.capabilities) {

@@ -159,7 +159,8 @@ Result<void> makeDevice(int root, const std::string& path, mode_t type, unsigned
                         unsigned minor, mode_t mode, uid_t uid, gid_t gid) {
   std::filesystem::path p(path);
   HULL_ASSIGN_OR_RETURN(UniqueFd dir, makeDirsInRoot(root, p.parent_path().string()));
-  const char* name = p.filename().c_str();
+  const std::string filename = p.filename().string();
+  const char* name = filename.c_str();
   ::unlinkat(dir.get(), name, 0);
   if (::mknodat(dir.get(), name, type | mode, makedev(major, minor)) == 0) {
     if (::fchownat(dir.get(), name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {

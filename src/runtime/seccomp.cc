@@ -1,13 +1,18 @@
 #include "runtime/seccomp.h"
 
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "base/fs.h"
 #include "base/unique_fd.h"
 
 namespace hull::runtime {
@@ -51,6 +56,23 @@ Result<void> addSyscall(scmp_filter_ctx ctx, uint32_t default_action,
     HULL_TRY(addRule(ctx, action, nr, cmps, name));
   }
   return {};
+}
+
+// The seccomp(2) flags that libseccomp derives from the same names (see build).
+Result<unsigned> filterFlags(const std::vector<std::string>& names) {
+  unsigned flags = 0;
+  for (const auto& flag : names) {
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") {
+      flags |= SECCOMP_FILTER_FLAG_LOG;
+    } else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
+      flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    } else if (flag == "SECCOMP_FILTER_FLAG_TSYNC") {
+      flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    } else {
+      return fail(Errc::kInvalidArgument, "seccomp: unknown flag \"" + flag + "\"");
+    }
+  }
+  return flags;
 }
 
 }  // namespace
@@ -130,20 +152,68 @@ Result<SeccompFilter> SeccompFilter::build(const oci::Seccomp& spec, bool no_new
   return filter;
 }
 
+Result<SeccompFilter> SeccompFilter::build(const oci::Seccomp& spec, bool no_new_privs,
+                                           const SeccompCache& cache) {
+  HULL_ASSIGN_OR_RETURN(unsigned flags, filterFlags(spec.flags));
+  std::string key = seccompCacheKey(spec);
+  // A valid entry exists only for a profile that built without error before.
+  if (auto program = cache.lookup(key)) {
+    return SeccompFilter(std::move(*program), flags, no_new_privs, true);
+  }
+  HULL_ASSIGN_OR_RETURN(SeccompFilter built, build(spec, no_new_privs));
+  HULL_ASSIGN_OR_RETURN(BpfProgram program, built.program());
+  (void)cache.store(key, program);  // best effort: without an entry the next start builds again
+  return SeccompFilter(std::move(program), flags, no_new_privs, false);
+}
+
 Result<void> SeccompFilter::load() const {
+  if (!ctx_) return loadProgram();
   int rc = seccomp_load(ctx_.get());
   if (rc != 0) return seccompError("loading the filter", rc);
   return {};
 }
 
-Result<std::size_t> SeccompFilter::programSize() const {
+// What seccomp_load does with the attributes build sets: no_new_privs first when asked for (else
+// the kernel wants CAP_SYS_ADMIN), then the filter with its flags.
+Result<void> SeccompFilter::loadProgram() const {
+  if (no_new_privs_ && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return seccompError("setting no_new_privs", -errno);
+  }
+  sock_fprog prog{.len = static_cast<unsigned short>(program_.size()),
+                  .filter = const_cast<sock_filter*>(program_.data())};
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &prog);
+  if (rc < 0) return seccompError("loading the filter", -errno);
+  if (rc > 0) return seccompError("loading the filter", -ESRCH);  // a thread could not sync
+  return {};
+}
+
+Result<BpfProgram> SeccompFilter::program() const {
+  if (!ctx_) return program_;
   UniqueFd fd(memfd_create("seccomp-bpf", MFD_CLOEXEC));
   if (!fd) return fail(Errc::kIo, "memfd_create failed");
   int rc = seccomp_export_bpf(ctx_.get(), fd.get());
   if (rc != 0) return seccompError("exporting the filter", rc);
   struct stat st {};
   if (fstat(fd.get(), &st) != 0) return fail(Errc::kIo, "fstat failed");
-  return static_cast<std::size_t>(st.st_size) / 8;  // sizeof(struct sock_filter)
+  if (st.st_size <= 0 || st.st_size % sizeof(sock_filter) != 0) {
+    return fail(Errc::kInternal,
+                "seccomp: exported filter of " + std::to_string(st.st_size) + " bytes");
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return failErrno("lseek");
+  BpfProgram program(static_cast<std::size_t>(st.st_size) / sizeof(sock_filter));
+  auto* out = reinterpret_cast<char*>(program.data());
+  std::size_t want = static_cast<std::size_t>(st.st_size);
+  for (std::size_t got = 0; got < want;) {
+    HULL_ASSIGN_OR_RETURN(std::size_t n, readSome(fd.get(), out + got, want - got));
+    if (n == 0) return fail(Errc::kIo, "seccomp: short read of the exported filter");
+    got += n;
+  }
+  return program;
+}
+
+Result<std::size_t> SeccompFilter::programSize() const {
+  HULL_ASSIGN_OR_RETURN(BpfProgram program, this->program());
+  return program.size();
 }
 
 }  // namespace hull::runtime
