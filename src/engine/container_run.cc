@@ -202,7 +202,8 @@ Result<void> finishContainer(const Containers& containers, runtime::Runtime& run
     rec.status = ContainerStatus::kExited;
     rec.exit_code = exit_code;
     rec.pid = 0;
-    rec.monitor_pid = 0;
+    // A --rm container keeps its monitor until it is gone: prune leaves it to us.
+    if (!rec.auto_remove) rec.monitor_pid = 0;
     rec.finished_at = nowRfc3339Nano();
   }));
   if (r.auto_remove) return destroyContainer(containers, r, true);

@@ -127,7 +127,8 @@ Result<int> monitorSupervised(const Containers& containers, runtime::Runtime& rt
     r.status = ContainerStatus::kExited;
     r.exit_code = code;
     r.pid = 0;
-    r.monitor_pid = 0;
+    // A --rm container keeps its monitor until it is gone: prune leaves it to us.
+    if (!r.auto_remove) r.monitor_pid = 0;
     r.finished_at = nowRfc3339Nano();
   }));
   if (record.auto_remove) HULL_TRY(destroyContainer(containers, record, true));

@@ -3,6 +3,7 @@
 #include "engine/gpu.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -34,6 +35,9 @@ Result<std::string> hookBinary(const GpuHost& host) {
   if (!host.hook_binary.empty()) return host.hook_binary;
   std::unique_ptr<char, void (*)(void*)> path(::realpath("/proc/self/exe", nullptr), &::free);
   if (!path) return failErrno("resolve /proc/self/exe (the GPU ld cache hook)");
+  // hull-gpu-hook next to hull starts in a third of the time hull does (fewer libraries).
+  fs::path dedicated = fs::path(path.get()).parent_path() / "hull-gpu-hook";
+  if (::access(dedicated.c_str(), X_OK) == 0) return dedicated.string();
   return std::string(path.get());
 }
 

@@ -1,8 +1,10 @@
 // Removing exited containers, and their disk use (prune_containers.h).
 #include "engine/prune_containers.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <set>
 #include <utility>
 
@@ -14,6 +16,12 @@ namespace hull::engine {
 
 namespace {
 
+// An exited --rm container whose monitor is still alive is being removed by that monitor:
+// removing it here too would race it (both deleting the same directory).
+bool removedByItsMonitor(const ContainerRecord& r) {
+  return r.auto_remove && r.monitor_pid > 0 && (::kill(r.monitor_pid, 0) == 0 || errno == EPERM);
+}
+
 // Under the container's lock, so a concurrent `start`-like update cannot slip between the check
 // and the removal. Returns false when the container is no longer an exited one (or is gone: a
 // --rm container's monitor removed it first).
@@ -23,7 +31,7 @@ Result<bool> removeIfExited(const Containers& containers, const std::string& id)
   auto r = containers.load(id);
   if (!r) return false;
   (void)reconcileStaleState(*r);
-  if (r->status != ContainerStatus::kExited) return false;
+  if (r->status != ContainerStatus::kExited || removedByItsMonitor(*r)) return false;
   std::error_code ec;
   auto removed = destroyContainer(containers, *r, false);
   if (!removed && fs::exists(containers.recordPath(id), ec)) return fail(removed.error());
@@ -52,7 +60,7 @@ Result<ContainerPruneReport> pruneContainers(const store::Store& store, bool dry
   ContainerPruneReport report;
   for (ContainerRecord& r : records) {
     (void)reconcileStaleState(r);
-    if (r.status != ContainerStatus::kExited) continue;
+    if (r.status != ContainerStatus::kExited || removedByItsMonitor(r)) continue;
     int64_t bytes = treeBytes(containers.containerDir(r.id));
     if (!dry_run) {
       HULL_ASSIGN_OR_RETURN(bool removed, removeIfExited(containers, r.id));

@@ -2,8 +2,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -217,18 +219,6 @@ Result<void> writeLdConf(int rootfs_fd, const std::vector<std::string>& folders,
                     "/etc/ld.so.conf", rootfs);
 }
 
-// The image's own ldconfig, as a path inside the rootfs; empty when it has none.
-std::string imageLdconfig(int rootfs_fd) {
-  for (const char* path : {"/sbin/ldconfig.real", "/sbin/ldconfig", "/usr/sbin/ldconfig"}) {
-    UniqueFd fd(openat2Fd(rootfs_fd, path, O_RDONLY, RESOLVE_IN_ROOT));
-    struct stat st {};
-    if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
-      return path;
-    }
-  }
-  return {};
-}
-
 std::string readTail(int fd) {
   std::string out;
   char buf[4096];
@@ -243,12 +233,17 @@ std::string readTail(int fd) {
   return nl == std::string::npos ? out : out.substr(nl + 1);  // one line
 }
 
-// Runs ldconfig chrooted into the rootfs: the image's (by path, inside the chroot) or the
-// host's (by the fd opened before entering the container).
+// Capabilities ldconfig keeps: it writes /etc/ld.so.cache and links in folders of any owner.
+constexpr int kLdconfigCaps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER};
+
+// Runs the host's ldconfig (by the fd opened before entering the container) chrooted into the
+// rootfs. Never the image's own: this runs as root with every capability before the container
+// drops them, and a hostile image's ldconfig could leave a chroot. The host's runs with no
+// capability but those it needs (no CAP_SYS_CHROOT, CAP_SYS_ADMIN, CAP_MKNOD, ...) and
+// no_new_privs, so even a bug in it parsing the image's files cannot reach the host.
 // The folders are also given on the command line, so an image whose ld.so.conf does not include
 // ld.so.conf.d still gets them in its cache.
-Result<void> runLdconfig(int rootfs_fd, const std::string& image_path, int host_fd,
-                         const std::vector<std::string>& folders) {
+Result<void> runLdconfig(int rootfs_fd, int host_fd, const std::vector<std::string>& folders) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return failErrno("pipe");
   UniqueFd read_end(pipe_fds[0]);
@@ -265,11 +260,13 @@ Result<void> runLdconfig(int rootfs_fd, const std::string& image_path, int host_
     ::dup2(write_end.get(), STDOUT_FILENO);
     ::dup2(write_end.get(), STDERR_FILENO);
     if (::chroot(root.c_str()) != 0 || ::chdir("/") != 0) ::_exit(126);
-    if (!image_path.empty()) {
-      ::execve(image_path.c_str(), const_cast<char**>(argv.data()), const_cast<char**>(envp));
-    } else {
-      ::fexecve(host_fd, const_cast<char**>(argv.data()), const_cast<char**>(envp));
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+      bool keep = false;
+      for (int k : kLdconfigCaps) keep = keep || k == cap;
+      if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) ::_exit(126);
     }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(126);
+    ::fexecve(host_fd, const_cast<char**>(argv.data()), const_cast<char**>(envp));
     ::_exit(127);
   }
   write_end.reset();
@@ -298,14 +295,13 @@ Result<void> runLdcacheHook(const LdcacheHookOptions& options, std::string_view 
   for (const auto& folder : options.folders)
     HULL_TRY(linkFolder(rootfs.get(), folder, state.rootfs));
   HULL_TRY(writeLdConf(rootfs.get(), options.folders, state.rootfs));
-  std::string image_ldconfig = imageLdconfig(rootfs.get());
-  if (image_ldconfig.empty() && !host_ldconfig) {
+  if (!host_ldconfig) {
     std::fprintf(stderr,
-                 "hull: warning: no ldconfig in the image or on the host: made the library "
-                 "links only, the ld cache is unchanged\n");
+                 "hull: warning: no ldconfig on the host: made the library links only, the ld "
+                 "cache is unchanged\n");
     return {};
   }
-  return runLdconfig(rootfs.get(), image_ldconfig, host_ldconfig.get(), options.folders);
+  return runLdconfig(rootfs.get(), host_ldconfig.get(), options.folders);
 }
 
 }  // namespace hull::gpu

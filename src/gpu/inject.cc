@@ -138,7 +138,12 @@ oci::SpecEdit gpuSpecEdit(const Driver& driver, const Selection& selection,
 
 std::vector<std::string> ldcacheHookArgs(const std::string& hook_binary,
                                          const std::vector<std::string>& folders) {
-  std::vector<std::string> args = {hook_binary, "gpu", "hook", "update-ldcache"};
+  // hull-gpu-hook takes the hook's name first; hull itself, its `gpu hook` command.
+  bool dedicated =
+      std::string_view(hook_binary).ends_with("/hull-gpu-hook") || hook_binary == "hull-gpu-hook";
+  std::vector<std::string> args = {hook_binary};
+  if (!dedicated) args.insert(args.end(), {"gpu", "hook"});
+  args.push_back("update-ldcache");
   for (const auto& folder : folders) {
     args.push_back("--folder");
     args.push_back(folder);

@@ -24,7 +24,8 @@ struct InjectOptions {
 oci::SpecEdit gpuSpecEdit(const Driver& driver, const Selection& selection,
                           const InjectOptions& options);
 
-// The hook's command line (argv, argv[0] included) for these library folders.
+// The hook's command line (argv, argv[0] included) for these library folders: `hull-gpu-hook
+// update-ldcache --folder ...`, or `hull gpu hook update-ldcache ...` when hook_binary is hull.
 std::vector<std::string> ldcacheHookArgs(const std::string& hook_binary,
                                          const std::vector<std::string>& folders);
 

@@ -9,8 +9,10 @@ namespace hull::gpu {
 namespace {
 
 tl::unexpected<Error> badValue(std::string_view value, std::string_view why) {
-  return fail(Errc::kInvalidArgument,
-              "invalid --gpus value \"" + std::string(value) + "\": " + std::string(why));
+  // A value that holds double quotes itself is shown in single ones, as it was typed.
+  const char* quote = value.find('"') == std::string_view::npos ? "\"" : "'";
+  return fail(Errc::kInvalidArgument, "invalid --gpus value " + std::string(quote) +
+                                          std::string(value) + quote + ": " + std::string(why));
 }
 
 // One record of Go's encoding/csv, as Docker reads the flag: a field that starts with a quote
@@ -81,6 +83,10 @@ Result<void> addDockerCapability(std::string_view name, std::set<Capability>& ca
       {"video", Capability::kVideo},       {"display", Capability::kDisplay},
   };
   if (name == "gpu" || name == "nvidia") return {};
+  if (name == "all") {  // as NVIDIA_DRIVER_CAPABILITIES=all
+    for (const auto& [_, cap] : kNames) caps.insert(cap);
+    return {};
+  }
   auto it = kNames.find(name);
   if (it == kNames.end()) {
     return fail(Errc::kInvalidArgument,

@@ -40,6 +40,11 @@ TEST(ParseGpusFlagTest, DockerForms) {
   ASSERT_TRUE(mixed) << mixed.error().message;
   EXPECT_TRUE(mixed->all);
   EXPECT_EQ(mixed->caps, (std::set<C>{C::kUtility, C::kVideo}));
+
+  auto every = parseGpusFlag("all,capabilities=all");
+  ASSERT_TRUE(every) << every.error().message;
+  EXPECT_EQ(every->caps, (std::set<C>{C::kCompute, C::kCompat32, C::kGraphics, C::kUtility,
+                                      C::kVideo, C::kDisplay}));
 }
 
 TEST(ParseGpusFlagTest, NoCountOrDevicesMeansOneGpu) {
@@ -59,11 +64,11 @@ TEST(ParseGpusFlagTest, CsvQuoting) {
   ASSERT_TRUE(escaped) << escaped.error().message;
   EXPECT_EQ(escaped->ids, (std::vector<std::string>{"0"}));
   EXPECT_EQ(parseError("\"device=0,1"),
-            "invalid --gpus value \"\"device=0,1\": missing closing quote");
+            "invalid --gpus value '\"device=0,1': missing closing quote");
   EXPECT_EQ(parseError("\"device=0\"x"),
-            "invalid --gpus value \"\"device=0\"x\": text after a closing quote");
+            "invalid --gpus value '\"device=0\"x': text after a closing quote");
   EXPECT_EQ(parseError("device=0\"1\""),
-            "invalid --gpus value \"device=0\"1\"\": a quote inside an unquoted field");
+            "invalid --gpus value 'device=0\"1\"': a quote inside an unquoted field");
 }
 
 TEST(ParseGpusFlagTest, BadValues) {
@@ -78,7 +83,7 @@ TEST(ParseGpusFlagTest, BadValues) {
   EXPECT_EQ(parseError("1,"), "invalid --gpus value \"1,\": empty field");
   EXPECT_EQ(parseError("device="), "invalid --gpus value \"device=\": empty device id");
   EXPECT_EQ(parseError("\"device=0,,1\""),
-            "invalid --gpus value \"\"device=0,,1\"\": empty device id");
+            "invalid --gpus value '\"device=0,,1\"': empty device id");
   EXPECT_EQ(parseError("2,count=3"),
             "invalid --gpus value \"2,count=3\": \"count\" is given twice");
   EXPECT_EQ(parseError("2,device=0"),
