@@ -5,6 +5,7 @@ integration tests and by bench/import-save."""
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 # What podman needs on these machines (see MACHINE-NOTES: no CAP_SYS_RESOURCE, hard nofile 20000,
@@ -17,7 +18,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "{dir}/events.log"
 runtime = "runc"
-tmp_dir = "{dir}/tmp"
+tmp_dir = "{state}/tmp"
 volume_path = "{dir}/volumes"
 image_copy_tmp_dir = "{dir}/copytmp"
 """
@@ -26,16 +27,26 @@ STORAGE_CONF = """\
 [storage]
 driver = "overlay"
 graphroot = "{dir}/graph"
-runroot = "{dir}/run"
+runroot = "{state}/run"
 """
+
+
+def short_tmp_base():
+    """/run (tmpfs on every systemd machine) when it is writable, else the system's temp dir."""
+    return "/run" if os.access("/run", os.W_OK) else None
 
 
 class Podman:
     def __init__(self, directory):
         self.dir = Path(directory)
+        # Run state and temporary files live under a short path: with a long one (a deep test
+        # directory) conmon's socket paths overflow, and every `podman run` waits out a 20 s
+        # timeout before it returns.
+        self.state = Path(tempfile.mkdtemp(prefix="podman.", dir=short_tmp_base()))
         (self.dir / "copytmp").mkdir(parents=True, exist_ok=True)
-        (self.dir / "containers.conf").write_text(CONTAINERS_CONF.format(dir=self.dir))
-        (self.dir / "storage.conf").write_text(STORAGE_CONF.format(dir=self.dir))
+        (self.dir / "containers.conf").write_text(
+            CONTAINERS_CONF.format(dir=self.dir, state=self.state))
+        (self.dir / "storage.conf").write_text(STORAGE_CONF.format(dir=self.dir, state=self.state))
         self.env = dict(os.environ)
         self.env["CONTAINERS_CONF"] = str(self.dir / "containers.conf")
         self.env["CONTAINERS_STORAGE_CONF"] = str(self.dir / "storage.conf")
@@ -70,8 +81,10 @@ class Podman:
         with open("/proc/mounts") as f:
             for line in f:
                 target = line.split()[1].replace("\\040", " ")
-                if target == str(self.dir) or target.startswith(str(self.dir) + "/"):
-                    mounts.append(target)
+                for top in (str(self.dir), str(self.state)):
+                    if target == top or target.startswith(top + "/"):
+                        mounts.append(target)
         for target in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", target], check=False, capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.state, ignore_errors=True)
