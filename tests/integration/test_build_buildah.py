@@ -17,6 +17,7 @@ import pytest
 
 from e2efix import (Buildah, File, Symlink, archive_tree, build, docker_archive_image,
                     image_config, image_tree, write_context)
+from hulltest import Hull
 
 DOCKERFILE = """\
 FROM busybox AS builder
@@ -135,8 +136,18 @@ def diff_trees(a: dict, b: dict) -> list:
     return lines
 
 
-@pytest.fixture
-def both_built(store, buildah, tmp_path):
+@pytest.fixture(scope="module")
+def store(hull_bin, busybox_tar, tmp_path_factory):
+    """One store for the module: the tests only read what both_built made in it."""
+    hull = Hull(hull_bin, tmp_path_factory.mktemp("buildah-cmp") / "root")
+    hull.ok("import", busybox_tar, "busybox:latest")
+    return hull
+
+
+@pytest.fixture(scope="module")
+def both_built(store, buildah, tmp_path_factory):
+    """Both builds, once for the module (each takes seconds)."""
+    tmp_path = tmp_path_factory.mktemp("buildah-ctx")
     ctx = write_context(tmp_path / "ctx", FILES)
     build(store, ctx, tag="cmp:hull")
     buildah.load_from_hull(store, "busybox:latest", tmp_path)
