@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "engine/container_run.h"
 #include "engine/run_options.h"
+#include "runtime/cgroup.h"
 #include "store/store.h"
 
 namespace hull::cli {
@@ -43,14 +44,19 @@ std::string supervisorExe() {
 }
 
 Result<int> runContainer(const Context& ctx, engine::RunOptions o) {
+  // The kernel's wait before the first cgroup move, paid while the container is prepared.
+  runtime::CgroupPrewarm prewarm;
   HULL_ASSIGN_OR_RETURN(store::Store store, store::Store::open(ctx.root));
   HULL_ASSIGN_OR_RETURN(engine::PreparedContainer prepared, engine::prepareContainer(store, o));
   if (o.detach) {
+    // The supervisor starts through glibc's fork(), which other threads do not disturb.
     std::string id = prepared.record.id;
     HULL_TRY(engine::startDetached(store, prepared, supervisorExe()));
     fmt::print("{}\n", id);
     return 0;
   }
+  // Init is cloned without fork(): no other thread may run then.
+  prewarm.join();
   return engine::runForeground(store, std::move(prepared), o.interactive);
 }
 

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "base/curl_loader.h"
 #include "base/fs.h"
 
 namespace hull::registry {
@@ -276,7 +277,11 @@ void Http::setTlsOptions(void* handle) const {
 
 Result<HttpResponse> Http::send(const HttpRequest& req) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), curl_easy_cleanup);
-  if (!easy) return fail(Errc::kInternal, "curl_easy_init failed");
+  if (!easy) {
+    std::string why = curlUnavailable();
+    return fail(why.empty() ? Errc::kInternal : Errc::kUnsupported,
+                why.empty() ? "curl_easy_init failed" : why);
+  }
   CURL* c = easy.get();
   HttpResponse resp;
   Transfer t;

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "base/fs.h"
@@ -342,6 +343,26 @@ Path primaryDir(const CgroupSystem& system, const std::string& rel) {
 }
 
 }  // namespace
+
+CgroupPrewarm::CgroupPrewarm() {
+  auto warm = [] {
+    auto system = CgroupSystem::detect();
+    auto own = readFile("/proc/self/cgroup", 1u << 20);
+    if (!system || !own) return;
+    std::filesystem::path procs = ownProcsFile(*system, *own);
+    // "0" is the writer's own process: moved to where it already is.
+    if (!procs.empty()) (void)writeRaw(procs, "0");
+  };
+  try {
+    thread_ = std::thread(warm);
+  } catch (const std::system_error&) {
+    // No thread (a tight RLIMIT_NPROC): the container starts all the same, a grace period later.
+  }
+}
+
+void CgroupPrewarm::join() {
+  if (thread_.joinable()) thread_.join();
+}
 
 Result<Cgroup> Cgroup::create(const CgroupSystem& system, std::string path,
                               const oci::Resources& resources) {

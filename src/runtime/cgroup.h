@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,29 @@ class Cgroup {
   CgroupSystem system_;
   std::string path_;
 };
+
+// Moving a process into a cgroup takes a kernel-wide lock whose first taker waits out an RCU grace
+// period (8-15 ms on the machines here); a move made within about one grace period of the last
+// one does not wait. A CgroupPrewarm pays that wait on a thread of its own, while the caller
+// prepares a container, so that putting the container's init into its cgroup soon after is
+// quick. The thread moves this process into the cgroup it is already in (no change), and does
+// nothing where it cannot. join() (or the destructor) waits for it: call it before forking or
+// cloning without glibc's fork.
+class CgroupPrewarm {
+ public:
+  CgroupPrewarm();
+  ~CgroupPrewarm() { join(); }
+  CgroupPrewarm(const CgroupPrewarm&) = delete;
+  CgroupPrewarm& operator=(const CgroupPrewarm&) = delete;
+  void join();
+
+ private:
+  std::thread thread_;
+};
+
+// The cgroup.procs file of this process's own cgroup in its first v1 hierarchy (else the v2
+// one), from /proc/self/cgroup text and the cgroup mounts; empty when there is none.
+std::filesystem::path ownProcsFile(const CgroupSystem& system, std::string_view proc_self_cgroup);
 
 // "512m", "1g", "1024" (bytes) — Docker's --memory/--shm-size units.
 Result<int64_t> parseByteSize(std::string_view text);

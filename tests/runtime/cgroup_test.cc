@@ -172,6 +172,47 @@ TEST(ParseCpus, RejectsZeroNegativesJunkAndMoreThanTheHostHas) {
   EXPECT_GE(hostCpuCount(), 1);
 }
 
+TEST(OwnProcsFile, FirstV1ControllerOfTheHybridLayoutElseTheV2Tree) {
+  auto system = CgroupSystem::fromMountinfo(testdata("mountinfo-hybrid"));
+  ASSERT_TRUE(system) << system.error().message;
+  // /proc/self/cgroup lists hierarchies newest first; named ones limit nothing.
+  const char* hybrid =
+      "12:name=systemd:/user.slice\n"
+      "11:cpu,cpuacct:/user.slice/a:b\n"
+      "10:memory:/user.slice\n"
+      "0::/user.slice/session-1.scope\n";
+  EXPECT_EQ(ownProcsFile(*system, hybrid),
+            "/sys/fs/cgroup/cpu,cpuacct/user.slice/a:b/cgroup.procs");
+  EXPECT_EQ(ownProcsFile(*system, "0::/user.slice\n"),
+            "/sys/fs/cgroup/unified/user.slice/cgroup.procs");
+  EXPECT_EQ(ownProcsFile(*system, "0::/\n"), "/sys/fs/cgroup/unified/cgroup.procs");
+}
+
+TEST(OwnProcsFile, NothingForPathsOutsideTheNamespaceOrBrokenLines) {
+  auto system = CgroupSystem::fromMountinfo(testdata("mountinfo-v2"));
+  ASSERT_TRUE(system) << system.error().message;
+  for (const char* bad : {"", "\n", "0::/../../elsewhere\n", "0::relative\n", "garbage\n", "0:/x\n",
+                          "3:memory:/x\n" /* no v1 memory tree on a v2 machine */}) {
+    EXPECT_EQ(ownProcsFile(*system, bad), "") << bad;
+  }
+  CgroupSystem none;
+  EXPECT_EQ(ownProcsFile(none, "0::/x\n"), "");
+}
+
+TEST(CgroupPrewarm, JoinsAndLeavesThisProcessWhereItWas) {
+  auto before = readFile("/proc/self/cgroup");
+  ASSERT_TRUE(before);
+  {
+    CgroupPrewarm prewarm;
+    prewarm.join();
+    prewarm.join();  // twice is harmless
+  }
+  CgroupPrewarm never_joined;  // the destructor joins
+  auto after = readFile("/proc/self/cgroup");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(*before, *after);
+}
+
 // A child that waits to be killed.
 pid_t spawnSleeper() {
   pid_t pid = fork();

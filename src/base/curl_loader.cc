@@ -1,0 +1,179 @@
+// The functions of libcurl that hull calls, forwarded to libcurl.so.4 once it is loaded
+// (curl_loader.h). Not exported from the executable, so they never stand in for libcurl's own.
+#define CURL_DISABLE_TYPECHECK 1
+#include "base/curl_loader.h"
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+
+#include <cstdarg>
+#include <mutex>
+
+namespace hull {
+namespace {
+
+// The options of *_setopt and *_getinfo take one argument each: a long, a curl_off_t, an object
+// pointer or a function pointer. On the LP64 ABIs this runs on all four travel alike, so the
+// argument is passed on as one pointer-sized word.
+static_assert(sizeof(long) == sizeof(void*) && sizeof(curl_off_t) == sizeof(void*));
+
+struct Api {
+  void* handle = nullptr;
+  std::string error;
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_free) free = nullptr;
+  decltype(&::curl_share_init) share_init = nullptr;
+  decltype(&::curl_share_setopt) share_setopt = nullptr;
+  decltype(&::curl_share_cleanup) share_cleanup = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+  decltype(&::curl_url) url = nullptr;
+  decltype(&::curl_url_cleanup) url_cleanup = nullptr;
+  decltype(&::curl_url_get) url_get = nullptr;
+  decltype(&::curl_url_set) url_set = nullptr;
+};
+
+template <typename F>
+bool bind(Api& api, F& fn, const char* name) {
+  fn = reinterpret_cast<F>(::dlsym(api.handle, name));
+  if (fn == nullptr && api.error.empty()) api.error = std::string("libcurl.so.4 lacks ") + name;
+  return fn != nullptr;
+}
+
+Api load() {
+  Api api;
+  api.handle = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (api.handle == nullptr) {
+    const char* why = ::dlerror();
+    api.error = std::string("cannot load libcurl: ") + (why ? why : "libcurl.so.4 not found") +
+                " (install libcurl4: scripts/setup.sh does)";
+    return api;
+  }
+  bool ok = bind(api, api.global_init, "curl_global_init") &
+            bind(api, api.easy_init, "curl_easy_init") &
+            bind(api, api.easy_setopt, "curl_easy_setopt") &
+            bind(api, api.easy_perform, "curl_easy_perform") &
+            bind(api, api.easy_cleanup, "curl_easy_cleanup") &
+            bind(api, api.easy_getinfo, "curl_easy_getinfo") &
+            bind(api, api.easy_strerror, "curl_easy_strerror") & bind(api, api.free, "curl_free") &
+            bind(api, api.share_init, "curl_share_init") &
+            bind(api, api.share_setopt, "curl_share_setopt") &
+            bind(api, api.share_cleanup, "curl_share_cleanup") &
+            bind(api, api.slist_append, "curl_slist_append") &
+            bind(api, api.slist_free_all, "curl_slist_free_all") & bind(api, api.url, "curl_url") &
+            bind(api, api.url_cleanup, "curl_url_cleanup") &
+            bind(api, api.url_get, "curl_url_get") & bind(api, api.url_set, "curl_url_set");
+  if (!ok) {
+    ::dlclose(api.handle);
+    Api failed;
+    failed.error = api.error;
+    return failed;
+  }
+  return api;
+}
+
+// Loaded once, on the first call from any thread; never unloaded.
+const Api& api() {
+  static const Api* loaded = new Api(load());
+  return *loaded;
+}
+
+bool ready() { return api().handle != nullptr; }
+
+void* oneArgument(va_list args) { return va_arg(args, void*); }
+
+}  // namespace
+
+std::string curlUnavailable() { return api().error; }
+
+}  // namespace hull
+
+using hull::api;
+using hull::ready;
+
+extern "C" {
+
+CURLcode curl_global_init(long flags) {
+  return ready() ? api().global_init(flags) : CURLE_FAILED_INIT;
+}
+
+CURL* curl_easy_init() { return ready() ? api().easy_init() : nullptr; }
+
+CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
+  if (!ready()) return CURLE_FAILED_INIT;
+  va_list args;
+  va_start(args, option);
+  void* value = hull::oneArgument(args);
+  va_end(args);
+  return api().easy_setopt(curl, option, value);
+}
+
+CURLcode curl_easy_perform(CURL* curl) {
+  return ready() ? api().easy_perform(curl) : CURLE_FAILED_INIT;
+}
+
+void curl_easy_cleanup(CURL* curl) {
+  if (ready()) api().easy_cleanup(curl);
+}
+
+CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
+  if (!ready()) return CURLE_FAILED_INIT;
+  va_list args;
+  va_start(args, info);
+  void* out = hull::oneArgument(args);
+  va_end(args);
+  return api().easy_getinfo(curl, info, out);
+}
+
+const char* curl_easy_strerror(CURLcode code) {
+  return ready() ? api().easy_strerror(code) : api().error.c_str();
+}
+
+void curl_free(void* p) {
+  if (ready()) api().free(p);
+}
+
+CURLSH* curl_share_init() { return ready() ? api().share_init() : nullptr; }
+
+CURLSHcode curl_share_setopt(CURLSH* share, CURLSHoption option, ...) {
+  if (!ready()) return CURLSHE_NOT_BUILT_IN;
+  va_list args;
+  va_start(args, option);
+  void* value = hull::oneArgument(args);
+  va_end(args);
+  return api().share_setopt(share, option, value);
+}
+
+CURLSHcode curl_share_cleanup(CURLSH* share) {
+  return ready() ? api().share_cleanup(share) : CURLSHE_NOT_BUILT_IN;
+}
+
+curl_slist* curl_slist_append(curl_slist* list, const char* data) {
+  return ready() ? api().slist_append(list, data) : nullptr;
+}
+
+void curl_slist_free_all(curl_slist* list) {
+  if (ready()) api().slist_free_all(list);
+}
+
+CURLU* curl_url() { return ready() ? api().url() : nullptr; }
+
+void curl_url_cleanup(CURLU* handle) {
+  if (ready()) api().url_cleanup(handle);
+}
+
+CURLUcode curl_url_get(CURLU* handle, CURLUPart what, char** part, unsigned int flags) {
+  return ready() ? api().url_get(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+}
+
+CURLUcode curl_url_set(CURLU* handle, CURLUPart what, const char* part, unsigned int flags) {
+  return ready() ? api().url_set(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+}
+
+}  // extern "C"
