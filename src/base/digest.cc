@@ -1,6 +1,10 @@
 #include "base/digest.h"
 
-#include <openssl/evp.h>
+// OpenSSL 3 marks its one-algorithm SHA-256 calls deprecated in favour of EVP. EVP's first use
+// loads the provider and every algorithm's name (~1 ms, at every hull start that hashes
+// anything); these calls run the same code without that.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/sha.h>
 
 #include <cstdlib>
 
@@ -35,28 +39,24 @@ Digest Digest::ofBytes(std::string_view data) {
 }
 
 struct Sha256::State {
-  EVP_MD_CTX* ctx = nullptr;
-  ~State() { EVP_MD_CTX_free(ctx); }
+  SHA256_CTX ctx;
 };
 
 Sha256::Sha256() : state_(std::make_unique<State>()) {
-  state_->ctx = EVP_MD_CTX_new();
-  if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
-    std::abort();  // broken invariant: libcrypto cannot give us sha256
-  }
+  if (SHA256_Init(&state_->ctx) != 1) std::abort();  // broken invariant: no sha256 in libcrypto
 }
 Sha256::~Sha256() = default;
 Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
 void Sha256::update(const void* data, std::size_t size) {
-  if (size > 0) EVP_DigestUpdate(state_->ctx, data, size);
+  if (size > 0) SHA256_Update(&state_->ctx, data, size);
 }
 
 Digest Sha256::finish() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(state_->ctx, md, &len);
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  constexpr unsigned len = SHA256_DIGEST_LENGTH;
+  SHA256_Final(md, &state_->ctx);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(len * 2);

@@ -55,9 +55,7 @@ Result<int> runContainer(const Context& ctx, engine::RunOptions o) {
     fmt::print("{}\n", id);
     return 0;
   }
-  // Init is cloned without fork(): no other thread may run then.
-  prewarm.join();
-  return engine::runForeground(store, std::move(prepared), o.interactive);
+  return engine::runForeground(store, std::move(prepared), o.interactive, &prewarm);
 }
 
 void addMulti(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,

@@ -300,7 +300,8 @@ Result<runtime::Created> createAndStart(const Containers& containers, runtime::R
 
 }  // namespace
 
-Result<int> runForeground(const store::Store& store, PreparedContainer p, bool interactive) {
+Result<int> runForeground(const store::Store& store, PreparedContainer p, bool interactive,
+                          runtime::CgroupPrewarm* cgroup_prewarm) {
   Containers containers(store.root());
   ScopeExit undo([&] { (void)destroyContainer(containers, p.record, true); });
   // Orphans of the container (and exec helpers) are reparented to us and reaped by the monitor.
@@ -309,6 +310,7 @@ Result<int> runForeground(const store::Store& store, PreparedContainer p, bool i
   bool tty = p.record.tty;
   bool direct = p.record.auto_remove && !tty;  // --rm: no log, the container writes to our fds
   runtime::CreateOptions options;
+  options.cgroup_prewarm = cgroup_prewarm;
   MonitorIo io;
   std::optional<FdPipe> out, err;
   options.stdio.in = interactive && !tty ? STDIN_FILENO : -1;

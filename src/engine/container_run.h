@@ -22,6 +22,7 @@
 #include "engine/images.h"
 #include "engine/run_options.h"
 #include "oci/runtime_spec.h"
+#include "runtime/cgroup.h"
 #include "store/store.h"
 
 namespace hull::engine {
@@ -50,7 +51,8 @@ Result<void> destroyContainer(const Containers& containers, const ContainerRecor
 // Runs a prepared container in the foreground: hull is the parent of its init, forwards signals,
 // relays its output (and writes the log unless --rm), runs health checks, and cleans up at the
 // end. Returns the exit status Docker's way (128+n when killed by signal n).
-Result<int> runForeground(const store::Store& store, PreparedContainer prepared, bool interactive);
+Result<int> runForeground(const store::Store& store, PreparedContainer prepared, bool interactive,
+                          runtime::CgroupPrewarm* cgroup_prewarm = nullptr);
 
 // Starts a detached container: spawns the supervisor (`supervisor_exe --root ROOT _supervise
 // ID`: hull-supervise or hull), waits until it has started the container or failed (then

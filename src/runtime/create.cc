@@ -426,6 +426,8 @@ Result<Created> Runtime::create(const std::string& id, const std::filesystem::pa
                      .out = io.out >= 0 ? io.out : null.get(),
                      .err = io.err >= 0 ? io.err : null.get(),
                      .preserve = io.preserve};
+  // Init is cloned without fork(): no other thread of ours may run then.
+  if (options.cgroup_prewarm != nullptr) options.cgroup_prewarm->join();
   HULL_ASSIGN_OR_RETURN(Created created, launchInit(id, c, cgroup));
   ScopeExit kill_init([&] {
     ::kill(created.pid, SIGKILL);

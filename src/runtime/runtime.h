@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "oci/runtime_spec.h"
+#include "runtime/cgroup.h"
 
 namespace hull::runtime {
 
@@ -55,6 +56,9 @@ struct CreateOptions {
   std::string pid_file;  // written with init's pid once created
   bool no_pivot = false;
   bool no_new_keyring = false;
+  // Joined just before init is cloned, so the kernel's grace period overlaps the cgroup's
+  // making as well (cgroup.h).
+  CgroupPrewarm* cgroup_prewarm = nullptr;
 };
 
 struct Created {
