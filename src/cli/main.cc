@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/lsan_foreign_proc.h"
 #include "cli/command.h"
 
 namespace hull::cli {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/fs.h"
+#include "base/lsan_foreign_proc.h"
 #include "gpu/hook.h"
 
 namespace {
