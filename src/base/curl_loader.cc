@@ -92,6 +92,12 @@ void* oneArgument(va_list args) { return va_arg(args, void*); }
 
 std::string curlUnavailable() { return api().error; }
 
+Error curlInitError() {
+  const std::string& why = api().error;
+  return why.empty() ? Error{Errc::kInternal, "curl_easy_init failed"}
+                     : Error{Errc::kUnsupported, why};
+}
+
 }  // namespace hull
 
 using hull::api;

@@ -8,9 +8,15 @@
 
 #include <string>
 
+#include "base/result.h"
+
 namespace hull {
 
 // Empty when libcurl is loaded (loading it if need be), else why it could not be.
 std::string curlUnavailable();
+
+// The error for a curl_easy_init() that returned NULL: why libcurl is unavailable, else libcurl's
+// own failure.
+Error curlInitError();
 
 }  // namespace hull

@@ -77,11 +77,7 @@ Result<void> performDownload(std::string_view url, Sink& sink, std::optional<int
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    std::string why = curlUnavailable();
-    return fail(why.empty() ? Errc::kInternal : Errc::kUnsupported,
-                why.empty() ? "curl_easy_init failed" : why);
-  }
+  if (curl == nullptr) return fail(curlInitError());
   ScopeExit cleanup([&] { curl_easy_cleanup(curl); });
   char errbuf[CURL_ERROR_SIZE] = {};
   std::string u(url);

@@ -277,11 +277,7 @@ void Http::setTlsOptions(void* handle) const {
 
 Result<HttpResponse> Http::send(const HttpRequest& req) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), curl_easy_cleanup);
-  if (!easy) {
-    std::string why = curlUnavailable();
-    return fail(why.empty() ? Errc::kInternal : Errc::kUnsupported,
-                why.empty() ? "curl_easy_init failed" : why);
-  }
+  if (!easy) return fail(curlInitError());
   CURL* c = easy.get();
   HttpResponse resp;
   Transfer t;
