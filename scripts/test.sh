@@ -26,6 +26,7 @@ done
 ./scripts/setup.sh
 jobs=${HULL_JOBS:-$(nproc)}
 failed=()
+details=()
 
 # Builds one tree and runs its tests; records the tree's name in `failed` on any failure.
 run_tree() {
@@ -39,6 +40,15 @@ run_tree() {
   echo "=== $dir: tests"
   if ! ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 1500; then
     failed+=("$dir (tests)")
+    # Named again at the very end, where a log cut to its last lines still shows them: each failed
+    # ctest test, and each failed pytest case with its one-line reason.
+    local log=$dir/Testing/Temporary
+    while IFS= read -r line; do
+      details+=("$dir: failed: $line")
+    done < <(cut -d: -f2- "$log/LastTestsFailed.log" 2>/dev/null || true)
+    while IFS= read -r line; do
+      details+=("$dir:   ${line:0:400}")
+    done < <(grep -h -E '^(FAILED|ERROR) tests/' "$log/LastTest.log" 2>/dev/null || true)
   fi
   # Skipped integration tests say why (a peer tool missing, not root, ...).
   grep -h '^SKIPPED' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | sed "s|^|$dir: |" || true
@@ -52,8 +62,8 @@ if [ "$(stat -f -c %T "${TMPDIR:-/tmp}")" = overlayfs ]; then
   export TEST_TMPDIR="$TMPDIR"
 fi
 
-# pytest shows the reason for every skip in its summary (ctest keeps it in LastTest.log).
-export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -rs"
+# pytest shows the reason for every failure and skip in its summary (ctest keeps it in LastTest.log).
+export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -rfEs"
 # No __pycache__ folders in the source tree.
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -71,6 +81,9 @@ if [ "$asan" = 1 ]; then
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
+  if [ ${#details[@]} -gt 0 ]; then
+    printf '%s\n' "${details[@]}" >&2
+  fi
   echo "FAILED: ${failed[*]}" >&2
   exit 1
 fi

@@ -53,6 +53,7 @@ http:
   secret: hull-test-secret
   headers:
     X-Content-Type-Options: [nosniff]
+    X-Hull-Test-Registry: [{marker}]
 {tls}health:
   storagedriver:
     enabled: false
@@ -118,6 +119,7 @@ class Registry:
         self.token_server = token_server
         self.proc = None
         self.port = None
+        self.marker = os.urandom(8).hex()  # every answer of this registry carries it
         self.log = self.dir / "registry.log"
 
     @property
@@ -150,7 +152,8 @@ class Registry:
             ts = self.token_server
             auth = (f"auth:\n  token:\n    realm: {ts.realm}\n    service: {ts.service}\n"
                     f"    issuer: hull-test-token-issuer\n    rootcertbundle: {ts.cert_path}\n")
-        return CONFIG.format(storage=self.storage, port=self.port, tls=tls, auth=auth)
+        return CONFIG.format(storage=self.storage, port=self.port, tls=tls, auth=auth,
+                             marker=self.marker)
 
     def start(self):
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -174,8 +177,9 @@ class Registry:
             if self.proc.poll() is not None:
                 return False
             try:
-                status, _, _ = self.request("GET", "/v2/")
-                if status in (200, 401):
+                status, headers, _ = self.request("GET", "/v2/")
+                # Another test's registry may answer on a port that was free a moment ago.
+                if status in (200, 401) and headers.get("X-Hull-Test-Registry") == self.marker:
                     return True
             except (OSError, urllib.error.URLError):
                 pass
