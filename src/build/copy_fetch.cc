@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <mutex>
 
+#include "base/archive_loader.h"
 #include "base/curl_loader.h"
 #include "base/scope_exit.h"
 #include "build/copy_internal.h"
@@ -179,7 +180,7 @@ namespace {
 // final component is never followed.
 Result<void> chownEntries(const fs::path& path, int dir_fd, const Owner& owner) {
   archive* a = openDecompressor(false);
-  if (a == nullptr) return fail(Errc::kInternal, "archive_read_new failed");
+  if (a == nullptr) return fail(archiveNewError("archive_read_new"));
   ScopeExit free_archive([&] { archive_read_free(a); });
   if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK) {
     return fail(Errc::kCorrupt, "read archive " + path.filename().string());
@@ -206,7 +207,7 @@ Result<void> extractArchive(const fs::path& path, int dir_fd, const Owner* owner
   // libarchive takes off the compression (any of Docker's); the layer module checks and writes
   // the plain tar stream with its rules (no "..", writes resolved inside the directory).
   archive* a = openDecompressor(true);
-  if (a == nullptr) return fail(Errc::kInternal, "archive_read_new failed");
+  if (a == nullptr) return fail(archiveNewError("archive_read_new"));
   ScopeExit free_archive([&] { archive_read_free(a); });
   archive_entry* entry = nullptr;
   if (archive_read_open_filename(a, path.c_str(), 1 << 16) != ARCHIVE_OK ||

@@ -1,5 +1,6 @@
 // The Dockerfile and stdin context of build_context.h.
 #include "cli/build_context.h"
+#include "base/archive_loader.h"
 
 #include <archive.h>
 #include <fcntl.h>
@@ -65,6 +66,7 @@ Result<fs::path> spillStdin(const store::Store& store, std::string_view head) {
 // entry inside dest (no "..", no absolute names, no writes through symlinks).
 Result<void> unpackContext(const fs::path& archive_path, const fs::path& dest) {
   archive* a = archive_read_new();
+  if (a == nullptr) return fail(archiveNewError("archive_read_new"));
   ScopeExit free_archive([&] { archive_read_free(a); });
   archive_read_support_filter_all(a);
   archive_read_support_format_raw(a);

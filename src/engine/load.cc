@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "base/archive_loader.h"
 #include "engine/archive.h"
 #include "engine/images.h"
 #include "layer/layer.h"
@@ -138,7 +139,7 @@ Result<void> readEntry(const store::Store& store, archive* a, archive_entry* e,
 
 Result<void> readArchive(const store::Store& store, int fd, Contents& contents) {
   ArchivePtr a(archive_read_new(), archive_read_free);
-  if (!a) return fail(Errc::kInternal, "archive_read_new failed");
+  if (!a) return fail(archiveNewError("archive_read_new"));
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_fd(a.get(), fd, kBufferSize) != ARCHIVE_OK) {

@@ -1,5 +1,6 @@
 // Snapshots and the per-container overlay (the layout is in rootfs.h and docs/run-spec.md).
 #include "engine/rootfs.h"
+#include "base/archive_loader.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -56,6 +57,7 @@ std::optional<std::string> relativeName(std::string_view name) {
 // on the directory of ".wh..wh..opq". So read the layer's names once more and add them.
 Result<void> addOverlayWhiteouts(int blob_fd, int diff_fd) {
   archive* a = archive_read_new();
+  if (a == nullptr) return fail(archiveNewError("archive_read_new"));
   ScopeExit free_archive([&] { archive_read_free(a); });
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);

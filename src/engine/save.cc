@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "base/archive_loader.h"
 #include "base/scope_exit.h"
 #include "engine/images.h"
 #include "engine/pipe.h"
@@ -68,7 +69,7 @@ class TarOut {
     TarOut out;
     out.sink_ = std::make_unique<Sink>(fd);
     out.a_.reset(archive_write_new());
-    if (!out.a_) return fail(Errc::kInternal, "archive_write_new failed");
+    if (!out.a_) return fail(archiveNewError("archive_write_new"));
     // No blocking: libarchive passes each write straight to the sink instead of copying it into
     // 10 KiB blocks first. The archive bytes are the same (the last block is never padded).
     if (archive_write_set_format_pax_restricted(out.a_.get()) != ARCHIVE_OK ||

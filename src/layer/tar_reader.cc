@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "base/archive_loader.h"
 #include "base/fs.h"
 #include "layer/internal.h"
 
@@ -195,6 +196,7 @@ Result<void> TarReader::drain() {
 // libarchive's messages ("Damaged tar archive") name no entry; say what happened and where.
 Error TarReader::archiveError(std::string_view when) {
   if (source_error_) return *source_error_;
+  if (std::string why = archiveUnavailable(); !why.empty()) return Error{Errc::kUnsupported, why};
   std::string msg = archive_error_string(archive_) ? archive_error_string(archive_) : "";
   if (stream_bytes_ == 0 && eof_)
     return Error{Errc::kInvalidArgument, "empty input: not a tar archive"};
