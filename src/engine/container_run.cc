@@ -192,21 +192,21 @@ Result<ContainerRecord> markRunning(const Containers& containers, const std::str
   });
 }
 
-// After init exits: record the status, release what the container held, and remove it all
-// with --rm.
+// After init exits: record the status and release what the container held; with --rm, remove
+// it all instead (its status would be written only to be deleted).
 Result<void> finishContainer(const Containers& containers, runtime::Runtime& runtime,
-                             const std::string& id, int exit_code) {
+                             const ContainerRecord& record, int exit_code) {
+  const std::string& id = record.id;
   (void)runtime.remove(id, true);
+  if (record.auto_remove) return destroyContainer(containers, record, true);
   auto rootfs = cleanupRootfs(containers.containerDir(id));
-  HULL_ASSIGN_OR_RETURN(ContainerRecord r, containers.update(id, [&](ContainerRecord& rec) {
+  HULL_TRY(containers.update(id, [&](ContainerRecord& rec) {
     rec.status = ContainerStatus::kExited;
     rec.exit_code = exit_code;
     rec.pid = 0;
-    // A --rm container keeps its monitor until it is gone: prune leaves it to us.
-    if (!rec.auto_remove) rec.monitor_pid = 0;
+    rec.monitor_pid = 0;
     rec.finished_at = nowRfc3339Nano();
   }));
-  if (r.auto_remove) return destroyContainer(containers, r, true);
   return rootfs;
 }
 
@@ -349,7 +349,7 @@ Result<int> runForeground(const store::Store& store, PreparedContainer p, bool i
   }
   undo.dismiss();
   int code = exitStatusOf(status);
-  HULL_TRY(finishContainer(containers, rt, p.record.id, code));
+  HULL_TRY(finishContainer(containers, rt, p.record, code));
   return code;
 }
 
