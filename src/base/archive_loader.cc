@@ -5,11 +5,12 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <cstdarg>
 #include <cstdio>
+
+#include "base/lazy_library.h"
 
 namespace hull {
 namespace {
@@ -105,60 +106,37 @@ namespace {
   X(int, archive_write_set_format_pax_restricted, (archive * a), (a), ARCHIVE_FATAL)
 
 struct Api {
-  void* handle = nullptr;
-  std::string error;
+  LazyLibrary lib{"libarchive.so.13", "libarchive", "libarchive13"};
   decltype(&::archive_error_string) archive_error_string = nullptr;
   decltype(&::archive_set_error) archive_set_error = nullptr;
 #define HULL_ARCHIVE_MEMBER(R, name, params, args, fallback) decltype(&::name) name = nullptr;
   HULL_ARCHIVE_FUNCTIONS(HULL_ARCHIVE_MEMBER)
 #undef HULL_ARCHIVE_MEMBER
-};
 
-template <typename F>
-bool bind(Api& api, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(::dlsym(api.handle, name));
-  if (fn == nullptr && api.error.empty()) api.error = std::string("libarchive.so.13 lacks ") + name;
-  return fn != nullptr;
-}
-
-Api load() {
-  Api api;
-  api.handle = ::dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-  if (api.handle == nullptr) {
-    const char* why = ::dlerror();
-    api.error = std::string("cannot load libarchive: ") +
-                (why ? why : "libarchive.so.13 not found") +
-                " (install libarchive13: scripts/setup.sh does)";
-    return api;
-  }
-  bool ok = bind(api, api.archive_error_string, "archive_error_string") &
-            bind(api, api.archive_set_error, "archive_set_error");
-#define HULL_ARCHIVE_BIND(R, name, params, args, fallback) ok = bind(api, api.name, #name) && ok;
-  HULL_ARCHIVE_FUNCTIONS(HULL_ARCHIVE_BIND)
+  Api() {
+    bool ok = lib.bind(archive_error_string, "archive_error_string") &
+              lib.bind(archive_set_error, "archive_set_error");
+#define HULL_ARCHIVE_BIND(R, name, params, args, fallback) ok = lib.bind(name, #name) && ok;
+    HULL_ARCHIVE_FUNCTIONS(HULL_ARCHIVE_BIND)
 #undef HULL_ARCHIVE_BIND
-  if (!ok) {
-    ::dlclose(api.handle);
-    Api failed;
-    failed.error = api.error;
-    return failed;
+    lib.finish(ok);
   }
-  return api;
-}
+};
 
 // Loaded once, on the first call from any thread; never unloaded.
 const Api& api() {
-  static const Api* loaded = new Api(load());
+  static const Api* loaded = new Api();
   return *loaded;
 }
 
-bool ready() { return api().handle != nullptr; }
+bool ready() { return api().lib.loaded(); }
 
 }  // namespace
 
-std::string archiveUnavailable() { return api().error; }
+std::string archiveUnavailable() { return api().lib.error(); }
 
 Error archiveNewError(std::string_view what) {
-  const std::string& why = api().error;
+  const std::string& why = api().lib.error();
   return why.empty() ? Error{Errc::kInternal, std::string(what) + " failed"}
                      : Error{Errc::kUnsupported, why};
 }
@@ -178,7 +156,7 @@ HULL_ARCHIVE_FUNCTIONS(HULL_ARCHIVE_FORWARD)
 // Why an archive failed; when libarchive is missing, that is why (every error path of hull's
 // reads it).
 const char* archive_error_string(archive* a) {
-  return ready() ? api().archive_error_string(a) : api().error.c_str();
+  return ready() ? api().archive_error_string(a) : api().lib.error().c_str();
 }
 
 // hull passes one message ("%s", text): formatted here, handed on as that.

@@ -4,10 +4,11 @@
 #include "base/curl_loader.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 
 #include <cstdarg>
 #include <mutex>
+
+#include "base/lazy_library.h"
 
 namespace hull {
 namespace {
@@ -18,8 +19,7 @@ namespace {
 static_assert(sizeof(long) == sizeof(void*) && sizeof(curl_off_t) == sizeof(void*));
 
 struct Api {
-  void* handle = nullptr;
-  std::string error;
+  LazyLibrary lib{"libcurl.so.4", "libcurl", "libcurl4"};
   decltype(&::curl_global_init) global_init = nullptr;
   decltype(&::curl_easy_init) easy_init = nullptr;
   decltype(&::curl_easy_setopt) easy_setopt = nullptr;
@@ -37,63 +37,38 @@ struct Api {
   decltype(&::curl_url_cleanup) url_cleanup = nullptr;
   decltype(&::curl_url_get) url_get = nullptr;
   decltype(&::curl_url_set) url_set = nullptr;
+
+  Api() {
+    lib.finish(
+        lib.bind(global_init, "curl_global_init") & lib.bind(easy_init, "curl_easy_init") &
+        lib.bind(easy_setopt, "curl_easy_setopt") & lib.bind(easy_perform, "curl_easy_perform") &
+        lib.bind(easy_cleanup, "curl_easy_cleanup") & lib.bind(easy_getinfo, "curl_easy_getinfo") &
+        lib.bind(easy_strerror, "curl_easy_strerror") & lib.bind(free, "curl_free") &
+        lib.bind(share_init, "curl_share_init") & lib.bind(share_setopt, "curl_share_setopt") &
+        lib.bind(share_cleanup, "curl_share_cleanup") &
+        lib.bind(slist_append, "curl_slist_append") &
+        lib.bind(slist_free_all, "curl_slist_free_all") & lib.bind(url, "curl_url") &
+        lib.bind(url_cleanup, "curl_url_cleanup") & lib.bind(url_get, "curl_url_get") &
+        lib.bind(url_set, "curl_url_set"));
+  }
 };
-
-template <typename F>
-bool bind(Api& api, F& fn, const char* name) {
-  fn = reinterpret_cast<F>(::dlsym(api.handle, name));
-  if (fn == nullptr && api.error.empty()) api.error = std::string("libcurl.so.4 lacks ") + name;
-  return fn != nullptr;
-}
-
-Api load() {
-  Api api;
-  api.handle = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (api.handle == nullptr) {
-    const char* why = ::dlerror();
-    api.error = std::string("cannot load libcurl: ") + (why ? why : "libcurl.so.4 not found") +
-                " (install libcurl4: scripts/setup.sh does)";
-    return api;
-  }
-  bool ok = bind(api, api.global_init, "curl_global_init") &
-            bind(api, api.easy_init, "curl_easy_init") &
-            bind(api, api.easy_setopt, "curl_easy_setopt") &
-            bind(api, api.easy_perform, "curl_easy_perform") &
-            bind(api, api.easy_cleanup, "curl_easy_cleanup") &
-            bind(api, api.easy_getinfo, "curl_easy_getinfo") &
-            bind(api, api.easy_strerror, "curl_easy_strerror") & bind(api, api.free, "curl_free") &
-            bind(api, api.share_init, "curl_share_init") &
-            bind(api, api.share_setopt, "curl_share_setopt") &
-            bind(api, api.share_cleanup, "curl_share_cleanup") &
-            bind(api, api.slist_append, "curl_slist_append") &
-            bind(api, api.slist_free_all, "curl_slist_free_all") & bind(api, api.url, "curl_url") &
-            bind(api, api.url_cleanup, "curl_url_cleanup") &
-            bind(api, api.url_get, "curl_url_get") & bind(api, api.url_set, "curl_url_set");
-  if (!ok) {
-    ::dlclose(api.handle);
-    Api failed;
-    failed.error = api.error;
-    return failed;
-  }
-  return api;
-}
 
 // Loaded once, on the first call from any thread; never unloaded.
 const Api& api() {
-  static const Api* loaded = new Api(load());
+  static const Api* loaded = new Api();
   return *loaded;
 }
 
-bool ready() { return api().handle != nullptr; }
+bool ready() { return api().lib.loaded(); }
 
 void* oneArgument(va_list args) { return va_arg(args, void*); }
 
 }  // namespace
 
-std::string curlUnavailable() { return api().error; }
+std::string curlUnavailable() { return api().lib.error(); }
 
 Error curlInitError() {
-  const std::string& why = api().error;
+  const std::string& why = api().lib.error();
   return why.empty() ? Error{Errc::kInternal, "curl_easy_init failed"}
                      : Error{Errc::kUnsupported, why};
 }
@@ -138,7 +113,7 @@ CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
 }
 
 const char* curl_easy_strerror(CURLcode code) {
-  return ready() ? api().easy_strerror(code) : api().error.c_str();
+  return ready() ? api().easy_strerror(code) : api().lib.error().c_str();
 }
 
 void curl_free(void* p) {

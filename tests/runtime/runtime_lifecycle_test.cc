@@ -90,8 +90,11 @@ TEST_F(RuntimeLifecycle, ExecJoinsTheContainer) {
   ASSERT_TRUE(created) << created.error().message;
   ASSERT_TRUE(rt_->start("lib3"));
   oci::Process p = *spec({}).process;
-  // pid 1 of the container is the sleep: the exec'd process shares its pid namespace.
-  p.args = {"/bin/busybox", "sh", "-c", "grep -q sleep /proc/1/cmdline"};
+  // pid 1 of the container is the sleep: the exec'd process shares its pid namespace. start()
+  // returns once init is told to go, maybe before it has exec'd the sleep: look for a while.
+  p.args = {"/bin/busybox", "sh", "-c",
+            "for i in $(seq 200); do grep -q sleep /proc/1/cmdline && exit 0; sleep 0.05; done; "
+            "exit 1"};
   auto exec = rt_->exec("lib3", p, ExecOptions{});
   ASSERT_TRUE(exec) << exec.error().message;
   EXPECT_EQ(waitExit(exec->pid), 0);
