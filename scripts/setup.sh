@@ -7,7 +7,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format git lld
   # libraries (DESIGN.md, "Dependencies")
-  libarchive-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev nlohmann-json3-dev
+  libarchive-dev libcurl4-openssl-dev nettle-dev zlib1g-dev libzstd-dev nlohmann-json3-dev
   libyaml-cpp-dev libcli11-dev libseccomp-dev libcap-dev libfmt-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   # test fixtures and real consumers of what hull writes

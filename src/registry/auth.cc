@@ -1,7 +1,7 @@
 // Challenge and token parsing, Docker's config.json and its credential helpers.
 #include "registry/auth.h"
 
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -162,27 +162,29 @@ Result<Token> parseTokenResponse(std::string_view body) {
 
 std::string encodeBasicAuth(std::string_view user, std::string_view pass) {
   std::string plain = fmt::format("{}:{}", user, pass);
-  std::string out(4 * ((plain.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(plain.data()),
-                          static_cast<int>(plain.size()));
-  out.resize(static_cast<std::size_t>(n));
+  std::string out(BASE64_ENCODE_RAW_LENGTH(plain.size()), '\0');
+  base64_encode_raw(out.data(), plain.size(), reinterpret_cast<const uint8_t*>(plain.data()));
   return out;
 }
 
 Result<Credentials> decodeBasicAuth(std::string_view b64) {
   auto bad = [] { return fail(Errc::kInvalidArgument, "config.json: malformed \"auth\" value"); };
   if (b64.empty() || b64.size() % 4 != 0 || b64.size() > kMaxHeader) return bad();
-  std::string out(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
-  if (n < 0) return bad();
-  std::size_t size = static_cast<std::size_t>(n);
-  if (b64.ends_with("=="))
-    size -= 2;  // EVP_DecodeBlock counts the padding as zero bytes
-  else if (b64.ends_with("="))
-    size -= 1;
+  // Nettle's decoder skips white space; a stored value has none.
+  auto alphabet = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=';
+  };
+  if (!std::all_of(b64.begin(), b64.end(), alphabet)) return bad();
+  std::string out(BASE64_DECODE_LENGTH(b64.size()), '\0');
+  std::size_t size = 0;
+  base64_decode_ctx ctx;
+  base64_decode_init(&ctx);
+  if (base64_decode_update(&ctx, &size, reinterpret_cast<uint8_t*>(out.data()), b64.size(),
+                           b64.data()) == 0 ||
+      base64_decode_final(&ctx) == 0) {
+    return bad();
+  }
   out.resize(size);
   std::size_t colon = out.find(':');
   if (colon == std::string::npos) return bad();

@@ -101,6 +101,15 @@ TEST(BasicAuth, RoundTrip) {
   EXPECT_FALSE(decodeBasicAuth("abc"));
   EXPECT_FALSE(decodeBasicAuth(encodeBasicAuth("", "").substr(0, 0)));
   EXPECT_FALSE(decodeBasicAuth("dXNlcg=="));  // "user": no colon
+  // Padding where it cannot be, white space, a binary byte: refused, never half-decoded.
+  for (std::string_view bad : {"dX=lcjpwYXNz", "=XNlcjpwYXNz", "dXNlcjpwYXN=z", "dXNl cjpwYXN",
+                               "dXNlcjpwYX\nz", "dXNlcjpw\x01XNz", "dXNlcjpwYXNz===="}) {
+    EXPECT_FALSE(decodeBasicAuth(bad)) << bad;
+  }
+  auto utf8 = decodeBasicAuth(encodeBasicAuth("\xc3\xa9t\xc3\xa9", std::string("\xff\x00x", 3)));
+  ASSERT_TRUE(utf8);
+  EXPECT_EQ(utf8->username, "\xc3\xa9t\xc3\xa9");
+  EXPECT_EQ(utf8->password, std::string("\xff\x00x", 3));
 }
 
 }  // namespace
