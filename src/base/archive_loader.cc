@@ -135,11 +135,7 @@ bool ready() { return api().lib.loaded(); }
 
 std::string archiveUnavailable() { return api().lib.error(); }
 
-Error archiveNewError(std::string_view what) {
-  const std::string& why = api().lib.error();
-  return why.empty() ? Error{Errc::kInternal, std::string(what) + " failed"}
-                     : Error{Errc::kUnsupported, why};
-}
+Error archiveNewError(std::string_view what) { return api().lib.callFailed(what); }
 
 }  // namespace hull
 

@@ -6,7 +6,6 @@
 #include <curl/curl.h>
 
 #include <cstdarg>
-#include <mutex>
 
 #include "base/lazy_library.h"
 
@@ -67,11 +66,7 @@ void* oneArgument(va_list args) { return va_arg(args, void*); }
 
 std::string curlUnavailable() { return api().lib.error(); }
 
-Error curlInitError() {
-  const std::string& why = api().lib.error();
-  return why.empty() ? Error{Errc::kInternal, "curl_easy_init failed"}
-                     : Error{Errc::kUnsupported, why};
-}
+Error curlInitError() { return api().lib.callFailed("curl_easy_init"); }
 
 }  // namespace hull
 

@@ -13,6 +13,11 @@ LazyLibrary::LazyLibrary(const char* soname, const char* what, const char* packa
   }
 }
 
+Error LazyLibrary::callFailed(std::string_view call) const {
+  return error_.empty() ? Error{Errc::kInternal, std::string(call) + " failed"}
+                        : Error{Errc::kUnsupported, error_};
+}
+
 void LazyLibrary::finish(bool all_bound) {
   if (all_bound || handle_ == nullptr) return;
   ::dlclose(handle_);

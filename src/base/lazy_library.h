@@ -6,6 +6,9 @@
 #include <dlfcn.h>
 
 #include <string>
+#include <string_view>
+
+#include "base/result.h"
 
 namespace hull {
 
@@ -29,6 +32,9 @@ class LazyLibrary {
   bool loaded() const { return handle_ != nullptr; }
   // Empty when loaded, else why it is not.
   const std::string& error() const { return error_; }
+  // The error for a call of the library that failed (a constructor that returned NULL): why the
+  // library is not loaded, else "`call` failed".
+  Error callFailed(std::string_view call) const;
 
  private:
   std::string soname_;

@@ -196,9 +196,9 @@ Result<ContainerRecord> markRunning(const Containers& containers, const std::str
 // it all instead (its status would be written only to be deleted).
 Result<void> finishContainer(const Containers& containers, runtime::Runtime& runtime,
                              const ContainerRecord& record, int exit_code) {
+  if (record.auto_remove) return destroyContainer(containers, record, true);  // removes it all
   const std::string& id = record.id;
   (void)runtime.remove(id, true);
-  if (record.auto_remove) return destroyContainer(containers, record, true);
   auto rootfs = cleanupRootfs(containers.containerDir(id));
   HULL_TRY(containers.update(id, [&](ContainerRecord& rec) {
     rec.status = ContainerStatus::kExited;
