@@ -44,8 +44,6 @@ std::string supervisorExe() {
 }
 
 Result<int> runContainer(const Context& ctx, engine::RunOptions o) {
-  // The kernel's wait before the first cgroup move, paid while the container is prepared.
-  runtime::CgroupPrewarm prewarm;
   HULL_ASSIGN_OR_RETURN(store::Store store, store::Store::open(ctx.root));
   HULL_ASSIGN_OR_RETURN(engine::PreparedContainer prepared, engine::prepareContainer(store, o));
   if (o.detach) {
@@ -55,7 +53,7 @@ Result<int> runContainer(const Context& ctx, engine::RunOptions o) {
     fmt::print("{}\n", id);
     return 0;
   }
-  return engine::runForeground(store, std::move(prepared), o.interactive, &prewarm);
+  return engine::runForeground(store, std::move(prepared), o.interactive);
 }
 
 void addMulti(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,

@@ -151,10 +151,11 @@ void dropDeviceMounts(ContainerRecord& record, const oci::SpecEdit& edit) {
   });
 }
 
-// Everything from the container directory on; the caller removes it all on failure.
+// Everything from the container directory on; the caller removes it all on failure. spec_json
+// gets config.json's text.
 Result<ContainerPlan> buildContainer(const store::Store& store, const ImageView& image,
                                      const RunOptions& options, ContainerRecord& record,
-                                     const Containers& containers) {
+                                     const Containers& containers, std::string& spec_json) {
   fs::path dir = containers.containerDir(record.id);
   HULL_ASSIGN_OR_RETURN(RootfsMount mount, prepareRootfs(store, image, dir, options.rm));
   HULL_ASSIGN_OR_RETURN(DirRootfsView view, DirRootfsView::open(mount.path()));
@@ -171,7 +172,8 @@ Result<ContainerPlan> buildContainer(const store::Store& store, const ImageView&
   // The etc files first: a file source gets a file as its mount target.
   HULL_TRY(writeEtcFiles(plan, dir));
   HULL_TRY(prepareMountTargets(mount.path(), plan));
-  HULL_TRY(replaceFile(dir / "config.json", oci::serialize(plan.spec), 0600, !options.rm));
+  spec_json = oci::serialize(plan.spec);
+  HULL_TRY(replaceFile(dir / "config.json", spec_json, 0600, !options.rm));
   mount.release();  // the container owns the mount now; destroyContainer unmounts it
   return plan;
 }
@@ -269,10 +271,12 @@ Result<PreparedContainer> prepareContainer(const store::Store& store, const RunO
   Containers containers(store.root());
   HULL_TRY(containers.create(record));
   ScopeExit undo([&] { (void)destroyContainer(containers, record, true); });
+  std::string spec_json;
   HULL_ASSIGN_OR_RETURN(ContainerPlan plan,
-                        buildContainer(store, image, options, record, containers));
+                        buildContainer(store, image, options, record, containers, spec_json));
   undo.dismiss();
-  return PreparedContainer{.record = std::move(record), .spec = std::move(plan.spec)};
+  return PreparedContainer{
+      .record = std::move(record), .spec = std::move(plan.spec), .spec_json = std::move(spec_json)};
 }
 
 Result<void> destroyContainer(const Containers& containers, const ContainerRecord& record,
@@ -300,8 +304,7 @@ Result<runtime::Created> createAndStart(const Containers& containers, runtime::R
 
 }  // namespace
 
-Result<int> runForeground(const store::Store& store, PreparedContainer p, bool interactive,
-                          runtime::CgroupPrewarm* cgroup_prewarm) {
+Result<int> runForeground(const store::Store& store, PreparedContainer p, bool interactive) {
   Containers containers(store.root());
   ScopeExit undo([&] { (void)destroyContainer(containers, p.record, true); });
   // Orphans of the container (and exec helpers) are reparented to us and reaped by the monitor.
@@ -310,7 +313,7 @@ Result<int> runForeground(const store::Store& store, PreparedContainer p, bool i
   bool tty = p.record.tty;
   bool direct = p.record.auto_remove && !tty;  // --rm: no log, the container writes to our fds
   runtime::CreateOptions options;
-  options.cgroup_prewarm = cgroup_prewarm;
+  options.spec_json = p.spec_json;
   MonitorIo io;
   std::optional<FdPipe> out, err;
   options.stdio.in = interactive && !tty ? STDIN_FILENO : -1;

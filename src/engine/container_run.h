@@ -36,6 +36,7 @@ Result<ImageView> localImage(const store::Store& store, std::string_view ref);
 struct PreparedContainer {
   ContainerRecord record;
   oci::RuntimeSpec spec;
+  std::string spec_json;  // spec as written to config.json
 };
 
 // Makes a container ready to start: record (name reserved), rootfs mounted, volumes made, etc
@@ -51,8 +52,7 @@ Result<void> destroyContainer(const Containers& containers, const ContainerRecor
 // Runs a prepared container in the foreground: hull is the parent of its init, forwards signals,
 // relays its output (and writes the log unless --rm), runs health checks, and cleans up at the
 // end. Returns the exit status Docker's way (128+n when killed by signal n).
-Result<int> runForeground(const store::Store& store, PreparedContainer prepared, bool interactive,
-                          runtime::CgroupPrewarm* cgroup_prewarm = nullptr);
+Result<int> runForeground(const store::Store& store, PreparedContainer prepared, bool interactive);
 
 // Starts a detached container: spawns the supervisor (`supervisor_exe --root ROOT _supervise
 // ID`: hull-supervise or hull), waits until it has started the container or failed (then

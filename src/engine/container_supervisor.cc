@@ -78,8 +78,10 @@ struct Started {
 
 // Creates the container with pipes (or a pty) for its output and the log to copy them into.
 Result<Started> createSupervised(const Containers& containers, runtime::Runtime& rt,
-                                 const ContainerRecord& record, const oci::RuntimeSpec& spec) {
+                                 const ContainerRecord& record, const oci::RuntimeSpec& spec,
+                                 std::string_view spec_json) {
   runtime::CreateOptions options;
+  options.spec_json = spec_json;
   Started s;
   UniqueFd out_w, err_w;
   if (!record.tty) {
@@ -106,7 +108,7 @@ Result<int> monitorSupervised(const Containers& containers, runtime::Runtime& rt
   HULL_ASSIGN_OR_RETURN(std::string spec_text,
                         readFile(containers.containerDir(id) / "config.json"));
   HULL_ASSIGN_OR_RETURN(oci::RuntimeSpec spec, oci::parseRuntimeSpec(spec_text));
-  HULL_ASSIGN_OR_RETURN(Started s, createSupervised(containers, rt, record, spec));
+  HULL_ASSIGN_OR_RETURN(Started s, createSupervised(containers, rt, record, spec, spec_text));
   HULL_ASSIGN_OR_RETURN(record, containers.update(id, [&](ContainerRecord& r) {
     r.status = ContainerStatus::kRunning;
     r.pid = s.created.pid;

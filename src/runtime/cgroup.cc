@@ -4,16 +4,20 @@
 #include "runtime/cgroup.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <set>
-#include <system_error>
 #include <thread>
 
 #include "base/fs.h"
@@ -344,26 +348,6 @@ Path primaryDir(const CgroupSystem& system, const std::string& rel) {
 
 }  // namespace
 
-CgroupPrewarm::CgroupPrewarm() {
-  auto warm = [] {
-    auto system = CgroupSystem::detect();
-    auto own = readFile("/proc/self/cgroup", 1u << 20);
-    if (!system || !own) return;
-    std::filesystem::path procs = ownProcsFile(*system, *own);
-    // "0" is the writer's own process: moved to where it already is.
-    if (!procs.empty()) (void)writeRaw(procs, "0");
-  };
-  try {
-    thread_ = std::thread(warm);
-  } catch (const std::system_error&) {
-    // No thread (a tight RLIMIT_NPROC): the container starts all the same, a grace period later.
-  }
-}
-
-void CgroupPrewarm::join() {
-  if (thread_.joinable()) thread_.join();
-}
-
 Result<Cgroup> Cgroup::create(const CgroupSystem& system, std::string path,
                               const oci::Resources& resources) {
   HULL_ASSIGN_OR_RETURN(std::string rel, normalizePath(path));
@@ -419,6 +403,71 @@ Result<void> Cgroup::addProcess(pid_t pid) const {
     HULL_TRY(writeCgroupFile(dirIn(mount, path_), "cgroup.procs", std::to_string(pid)));
   }
   return {};
+}
+
+Result<void> Cgroup::addProcessToV2(pid_t pid) const {
+  HULL_TRY(checkPath());
+  if (system_.unified.empty()) return {};
+  return writeCgroupFile(dirIn(system_.unified, path_), "cgroup.procs", std::to_string(pid));
+}
+
+Result<CgroupEntry> Cgroup::openEntry() const {
+  HULL_TRY(checkPath());
+  CgroupEntry entry;
+  for (const Path& mount : system_.hierarchies()) {
+    Path dir = dirIn(mount, path_);
+    if (mount == system_.unified) {
+      entry.v2_dir.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!entry.v2_dir) return failErrno("open " + dir.string());
+      continue;
+    }
+    Path tasks = dir / "tasks";
+    UniqueFd fd(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return failErrno("open " + tasks.string());
+    entry.v1_tasks.push_back(std::move(fd));
+  }
+  return entry;
+}
+
+Result<void> CgroupEntry::joinV1() const {
+  for (const UniqueFd& fd : v1_tasks) {
+    ssize_t n;
+    do {
+      n = ::write(fd.get(), "0", 1);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return failErrno("join the container's cgroup");
+  }
+  return {};
+}
+
+long cloneProcess(uint64_t flags, int cgroup_fd) {
+  struct clone_args args {};
+  args.flags = flags;
+  // A CLONE_PARENT child signals its parent as the caller would (SIGCHLD for a forked stage);
+  // clone3 refuses an exit signal of its own with that flag.
+  args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+  return ::syscall(SYS_clone3, &args, sizeof args);
+}
+
+bool cloneIntoCgroupWorks() {
+  // A descriptor that cannot be open: a kernel that knows CLONE_INTO_CGROUP looks it up and
+  // answers EBADF before any process is made; an older one refuses the flag or the call.
+  static const bool works = [] {
+    // Shared memory, files and handlers: the kernel copies nothing on the way to that answer.
+    struct clone_args args {};
+    args.flags = CLONE_INTO_CGROUP | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(std::numeric_limits<int>::max());
+    long r = ::syscall(SYS_clone3, &args, sizeof args);
+    if (r == 0) ::_exit(127);  // not reached: no kernel makes a child with a bad descriptor
+    if (r > 0) ::waitpid(static_cast<pid_t>(r), nullptr, 0);
+    return r < 0 && errno == EBADF;
+  }();
+  return works;
 }
 
 Result<std::vector<pid_t>> Cgroup::pids() const {

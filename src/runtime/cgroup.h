@@ -11,11 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "oci/runtime_spec.h"
 
 namespace hull::runtime {
@@ -40,6 +40,20 @@ struct CgroupStats {
   std::optional<uint64_t> cpu_usage_usec;
 };
 
+// How a new process enters a container's cgroup without waiting. Moving a process by writing
+// its pid to cgroup.procs takes a kernel-wide lock whose first taker waits out an RCU grace
+// period (8-15 ms on the machines here, and on every container start, exec and health check).
+// Two ways in skip that lock: clone3() with CLONE_INTO_CGROUP starts the child in a v2 cgroup,
+// and a single-threaded process that writes "0" to a v1 cgroup's `tasks` file moves itself
+// alone, which the kernel does without it. The parent opens the files before it clones; the child
+// calls joinV1() first, then drops the entry.
+struct CgroupEntry {
+  UniqueFd v2_dir;                 // the v2 directory, for CLONE_INTO_CGROUP; none on pure v1
+  std::vector<UniqueFd> v1_tasks;  // each v1 tree's `tasks` file, open for writing
+  // In the new single-threaded process: moves it into every v1 tree.
+  Result<void> joinV1() const;
+};
+
 // One container's cgroup: the same relative path ("/hull/<id>") in every hierarchy used.
 class Cgroup {
  public:
@@ -51,6 +65,10 @@ class Cgroup {
   static Cgroup open(const CgroupSystem& system, std::string path);
 
   Result<void> addProcess(pid_t pid) const;
+  // The v2 tree only (the way in where clone3 cannot put a child there); nothing on pure v1.
+  Result<void> addProcessToV2(pid_t pid) const;
+  // The files a new process enters by (CgroupEntry).
+  Result<CgroupEntry> openEntry() const;
   Result<std::vector<pid_t>> pids() const;
   // SIGKILL every process (cgroup.kill on v2 where present, else freeze + kill + thaw).
   Result<void> killAll() const;
@@ -68,28 +86,14 @@ class Cgroup {
   std::string path_;
 };
 
-// Moving a process into a cgroup takes a kernel-wide lock whose first taker waits out an RCU grace
-// period (8-15 ms on the machines here); a move made within about one grace period of the last
-// one does not wait. A CgroupPrewarm pays that wait on a thread of its own, while the caller
-// prepares a container, so that putting the container's init into its cgroup soon after is
-// quick. The thread moves this process into the cgroup it is already in (no change), and does
-// nothing where it cannot. join() (or the destructor) waits for it: call it before forking or
-// cloning without glibc's fork.
-class CgroupPrewarm {
- public:
-  CgroupPrewarm();
-  ~CgroupPrewarm() { join(); }
-  CgroupPrewarm(const CgroupPrewarm&) = delete;
-  CgroupPrewarm& operator=(const CgroupPrewarm&) = delete;
-  void join();
+// fork(2)'s result from clone3(): a child with `flags` (CLONE_NEW*, CLONE_PARENT) and SIGCHLD,
+// born in the v2 cgroup directory `cgroup_fd` when that is >= 0 (else where the caller is).
+// Like fork without glibc: call it only from a single-threaded process.
+long cloneProcess(uint64_t flags, int cgroup_fd);
 
- private:
-  std::thread thread_;
-};
-
-// The cgroup.procs file of this process's own cgroup in its first v1 hierarchy (else the v2
-// one), from /proc/self/cgroup text and the cgroup mounts; empty when there is none.
-std::filesystem::path ownProcsFile(const CgroupSystem& system, std::string_view proc_self_cgroup);
+// Whether clone3() takes CLONE_INTO_CGROUP here (Linux 5.7 on, where no seccomp filter of the
+// caller's refuses clone3); asked of the kernel once a process.
+bool cloneIntoCgroupWorks();
 
 // "512m", "1g", "1024" (bytes) — Docker's --memory/--shm-size units.
 Result<int64_t> parseByteSize(std::string_view text);

@@ -140,30 +140,6 @@ std::vector<std::filesystem::path> CgroupSystem::hierarchies() const {
   return out;
 }
 
-std::filesystem::path ownProcsFile(const CgroupSystem& system, std::string_view proc_self_cgroup) {
-  std::filesystem::path v2;
-  for (std::string_view line : split(proc_self_cgroup, '\n')) {
-    // "ID:controller,list:/path"; the path may contain ':' but not the fields before it.
-    size_t first = line.find(':');
-    size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
-    if (second == std::string_view::npos) continue;
-    std::string_view controllers = line.substr(first + 1, second - first - 1);
-    std::string_view path = line.substr(second + 1);
-    // Outside the cgroup namespace's root the kernel shows "/.."; nothing there is ours.
-    if (!path.starts_with('/') || path.find("/..") != std::string_view::npos) continue;
-    std::filesystem::path rel = std::filesystem::path(path).relative_path();
-    if (controllers.empty()) {
-      if (!system.unified.empty()) v2 = system.unified / rel / "cgroup.procs";
-      continue;
-    }
-    for (std::string_view controller : split(controllers, ',')) {
-      auto it = system.controllers.find(std::string(controller));
-      if (it != system.controllers.end()) return it->second / rel / "cgroup.procs";
-    }
-  }
-  return v2;
-}
-
 Result<int64_t> parseByteSize(std::string_view text) {
   // Docker's units.RAMInBytes: digits[.digits] [space] [kmgtp][i][b], case-insensitive.
   std::string_view s = text;

@@ -1,8 +1,8 @@
 // Runtime::create: the parent side prepares everything it can (spec checks, seccomp filter,
 // capability numbers, cgroup, fifo), then forks a short-lived stage that joins the namespaces
 // named by path and clones init with the new ones (CLONE_PARENT: init is the caller's child).
-// Init waits until the parent has put it in the cgroup, builds the rootfs, reports "ready" and
-// blocks on exec.fifo until `start`.
+// Init is born in the container's v2 cgroup (clone3), joins the v1 trees itself (CgroupEntry),
+// builds the rootfs, reports "ready" and blocks on exec.fifo until `start`.
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <sched.h>
@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -52,12 +53,15 @@ struct InitContext {
   ProcessFds fds;
   std::optional<CapabilityPlan> capabilities;
   const SeccompFilter* seccomp = nullptr;
-  std::vector<std::pair<int, int>> join;  // (namespace fd, CLONE_NEW*)
+  std::vector<std::pair<int, int>> join;  // (namespace fd, CLONE_NEW*), the cgroup one aside
   int clone_flags = 0;
   bool new_cgroup_ns = false;
-  std::filesystem::path bundle;  // relative bind sources are relative to it
-  bool keep_keyring = false;     // --no-new-keyring
-  std::string state_json;        // for hooks run by init, sent by the parent with "go"
+  int join_cgroup_ns = -1;              // joined by init once it is in its cgroup
+  CgroupEntry* cgroup_entry = nullptr;  // init's way into its cgroup
+  int clone_into = -1;                  // the v2 directory init is cloned into, if any
+  std::filesystem::path bundle;         // relative bind sources are relative to it
+  bool keep_keyring = false;            // --no-new-keyring
+  std::string state_json;               // for hooks run by init, sent by the parent with "go"
 };
 
 bool hasHooksBeforePivot(const oci::RuntimeSpec& spec) {
@@ -119,6 +123,11 @@ Result<void> initSetup(InitContext& c, const oci::Process& p, std::string& exe) 
   auto go = receiveMessage(c.fds.sync);
   if (!go || !*go || !(*go)->text.starts_with("go ")) ::_exit(1);
   c.state_json = (*go)->text.substr(3);
+  if (auto r = c.cgroup_entry->joinV1(); !r) childFail(c.fds.sync, r.error());
+  *c.cgroup_entry = {};
+  if (c.join_cgroup_ns >= 0 && ::setns(c.join_cgroup_ns, CLONE_NEWCGROUP) != 0) {
+    childFail(c.fds.sync, failErrno("setns cgroup").value());
+  }
   const oci::Process& p = *c.spec->process;
   std::string exe;
   if (auto r = initSetup(c, p, exe); !r) childFail(c.fds.sync, r.error());
@@ -158,8 +167,7 @@ Result<void> initSetup(InitContext& c, const oci::Process& p, std::string& exe) 
   for (const auto& [fd, type] : c.join) {
     if (::setns(fd, type) != 0) childFail(c.fds.sync, failErrno("setns").value());
   }
-  long pid = ::syscall(SYS_clone, c.clone_flags | CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr,
-                       nullptr);
+  long pid = cloneProcess(static_cast<uint64_t>(c.clone_flags) | CLONE_PARENT, c.clone_into);
   if (pid < 0) childFail(c.fds.sync, failErrno("clone the container's init").value());
   if (pid == 0) initMain(c);
   (void)sendMessage(c.fds.sync, fmt::format("pid {}", pid));
@@ -195,7 +203,11 @@ Result<void> planNamespaces(const oci::RuntimeSpec& spec, InitContext& c,
     if (!ns.path.empty()) {
       UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd) return failErrno("open " + ns.type + " namespace " + ns.path);
-      c.join.emplace_back(fd.get(), flag);
+      if (flag == CLONE_NEWCGROUP) {
+        c.join_cgroup_ns = fd.get();  // by init, after it is cloned into its v2 cgroup
+      } else {
+        c.join.emplace_back(fd.get(), flag);
+      }
       owned.push_back(std::move(fd));
     } else if (flag == CLONE_NEWCGROUP) {
       c.new_cgroup_ns = true;  // after init is in its cgroup, so that cgroup is the ns root
@@ -345,7 +357,7 @@ Result<pid_t> cloneInit(InitContext& c, UniqueFd& ours, UniqueFd& theirs) {
     theirs.reset();
     return awaitInitPid(ours.get(), stage);
   }
-  long pid = ::syscall(SYS_clone, c.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  long pid = cloneProcess(static_cast<uint64_t>(c.clone_flags), c.clone_into);
   if (pid < 0) return failErrno("clone the container's init");
   if (pid == 0) {
     ours.reset();
@@ -355,18 +367,21 @@ Result<pid_t> cloneInit(InitContext& c, UniqueFd& ours, UniqueFd& theirs) {
   return static_cast<pid_t>(pid);
 }
 
-// Clones init, puts it in its cgroup, lets it build the container and waits for "ready". On
-// failure init is killed and reaped.
-Result<Created> launchInit(const std::string& id, InitContext& c, const Cgroup& cgroup) {
+// Clones init (into its v2 cgroup, or puts it there where clone3 cannot), lets it build the
+// container, records it with `record` meanwhile and waits for "ready". On failure init is killed
+// and reaped.
+Result<Created> launchInit(const std::string& id, InitContext& c, const Cgroup& cgroup,
+                           const std::function<Result<void>(pid_t)>& record) {
   HULL_ASSIGN_OR_RETURN(auto channel, channelPair());
   HULL_ASSIGN_OR_RETURN(pid_t pid, cloneInit(c, channel.first, channel.second));
   ScopeExit kill_init([&] {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   });
-  HULL_TRY(cgroup.addProcess(pid));
+  if (c.clone_into < 0) HULL_TRY(cgroup.addProcessToV2(pid));
   std::string state = hookState(id, Status::kCreating, pid, c.bundle.string(), c.spec->annotations);
   HULL_TRY(sendMessage(channel.first.get(), "go " + state));
+  HULL_TRY(record(pid));
   Created created;
   created.pid = pid;
   HULL_TRY(awaitReady(channel.first.get(), c, state, created));
@@ -411,6 +426,9 @@ Result<Created> Runtime::create(const std::string& id, const std::filesystem::pa
   HULL_ASSIGN_OR_RETURN(Cgroup cgroup,
                         Cgroup::create(cgroups, cgroup_path, resourcesWithDefaultDevices(spec)));
   ScopeExit destroy_cgroup([&] { (void)cgroup.destroy(); });
+  HULL_ASSIGN_OR_RETURN(CgroupEntry entry, cgroup.openEntry());
+  c.cgroup_entry = &entry;
+  if (entry.v2_dir && cloneIntoCgroupWorks()) c.clone_into = entry.v2_dir.get();
   c.rootfs = RootfsPlan{.spec = &spec,
                         .rootfs = paths.rootfs,
                         .cgroups = cgroups,
@@ -426,28 +444,33 @@ Result<Created> Runtime::create(const std::string& id, const std::filesystem::pa
                      .out = io.out >= 0 ? io.out : null.get(),
                      .err = io.err >= 0 ? io.err : null.get(),
                      .preserve = io.preserve};
-  // Init is cloned without fork(): no other thread of ours may run then.
-  if (options.cgroup_prewarm != nullptr) options.cgroup_prewarm->join();
-  HULL_ASSIGN_OR_RETURN(Created created, launchInit(id, c, cgroup));
+  // Record, while init builds the container: state.json with init's start time, the spec for
+  // exec.
+  auto record = [&](pid_t pid) -> Result<void> {
+    auto stat = readProcessStat(pid);
+    if (!stat) return fail(Errc::kIo, "the container's init exited during setup");
+    bool late_hooks =
+        spec.hooks && (!spec.hooks->poststart.empty() || !spec.hooks->poststop.empty());
+    StoredState st{.id = id,
+                   .pid = pid,
+                   .pid_start_time = stat->start_time,
+                   .bundle = paths.bundle.string(),
+                   .rootfs = paths.rootfs.string(),
+                   .created = nowRfc3339(),
+                   .cgroup_path = cgroup.path(),
+                   .owner = "",
+                   .annotations = spec.annotations,
+                   .late_hooks = late_hooks};
+    std::string serialized = options.spec_json.empty() ? oci::serialize(spec) : std::string();
+    HULL_TRY(writeStateFile(dir / kConfigFile,
+                            options.spec_json.empty() ? serialized : options.spec_json, 0600));
+    return writeStateFile(dir / kStateFile, toJson(st).dump() + "\n", 0600);
+  };
+  HULL_ASSIGN_OR_RETURN(Created created, launchInit(id, c, cgroup, record));
   ScopeExit kill_init([&] {
     ::kill(created.pid, SIGKILL);
     ::waitpid(created.pid, nullptr, 0);
   });
-
-  // Record: state.json with init's start time, the spec for exec, the pid file.
-  auto stat = readProcessStat(created.pid);
-  if (!stat) return fail(Errc::kIo, "the container's init exited during setup");
-  StoredState st{.id = id,
-                 .pid = created.pid,
-                 .pid_start_time = stat->start_time,
-                 .bundle = paths.bundle.string(),
-                 .rootfs = paths.rootfs.string(),
-                 .created = nowRfc3339(),
-                 .cgroup_path = cgroup.path(),
-                 .owner = "",
-                 .annotations = spec.annotations};
-  HULL_TRY(writeStateFile(dir / kConfigFile, oci::serialize(spec), 0600));
-  HULL_TRY(writeStateFile(dir / kStateFile, toJson(st).dump() + "\n", 0600));
   if (!options.pid_file.empty()) {
     HULL_TRY(writeFileAtomic(options.pid_file, std::to_string(created.pid), 0644));
   }

@@ -1,6 +1,7 @@
-// Runtime::exec: one more process in a running container. A forked stage (already in the
-// container's cgroup) joins init's namespaces — mount last — and clones the process, which
-// lands in init's pid namespace and is the caller's child (CLONE_PARENT). The process never
+// Runtime::exec: one more process in a running container. A forked stage joins the container's
+// v1 cgroups and init's namespaces — mount last, cgroup aside — and clones the process into the
+// container's v2 cgroup (CgroupEntry); the process lands in init's pid namespace, is the caller's
+// child (CLONE_PARENT) and joins the cgroup namespace itself. The process never
 // runs the host's hull binary once it can be seen from the container: the stage is not
 // dumpable, and the process's next image is the container's own executable.
 #include <fcntl.h>
@@ -8,7 +9,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +32,10 @@ struct ExecContext {
   ProcessFds fds;
   std::optional<CapabilityPlan> capabilities;
   const SeccompFilter* seccomp = nullptr;
-  std::vector<std::pair<int, int>> join;
+  std::vector<std::pair<int, int>> join;  // (namespace fd, CLONE_NEW*), the cgroup one aside
+  int cgroup_ns = -1;
+  CgroupEntry* cgroup_entry = nullptr;
+  int clone_into = -1;  // the v2 directory the process is cloned into, if any
 };
 
 // Init's namespaces that differ from ours, mount last (it changes how paths resolve).
@@ -52,7 +55,11 @@ Result<std::vector<UniqueFd>> openNamespaces(pid_t pid, ExecContext& c) {
         theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
       continue;
     }
-    c.join.emplace_back(fd.get(), flag);
+    if (flag == CLONE_NEWCGROUP) {
+      c.cgroup_ns = fd.get();
+    } else {
+      c.join.emplace_back(fd.get(), flag);
+    }
     owned.push_back(std::move(fd));
   }
   return owned;
@@ -60,6 +67,11 @@ Result<std::vector<UniqueFd>> openNamespaces(pid_t pid, ExecContext& c) {
 
 [[noreturn]] void processMain(ExecContext& c) {
   const oci::Process& p = *c.process;
+  *c.cgroup_entry = {};
+  // After the clone: a child is cloned into a v2 cgroup only from a cgroup namespace that sees it.
+  if (c.cgroup_ns >= 0 && ::setns(c.cgroup_ns, CLONE_NEWCGROUP) != 0) {
+    childFail(c.fds.sync, failErrno("setns cgroup").value());
+  }
   auto setup = [&]() -> Result<std::string> {
     HULL_TRY(arrangeFds(c.fds, p.terminal));
     if (p.terminal) HULL_TRY(setupTerminal(p, c.fds, false));
@@ -83,10 +95,11 @@ Result<std::vector<UniqueFd>> openNamespaces(pid_t pid, ExecContext& c) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto go = receiveMessage(c.fds.sync);
   if (!go || !*go || (*go)->text != "go") ::_exit(1);
+  if (auto r = c.cgroup_entry->joinV1(); !r) childFail(c.fds.sync, r.error());
   for (const auto& [fd, type] : c.join) {
     if (::setns(fd, type) != 0) childFail(c.fds.sync, failErrno("setns").value());
   }
-  long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  long pid = cloneProcess(CLONE_PARENT, c.clone_into);
   if (pid < 0) childFail(c.fds.sync, failErrno("clone").value());
   if (pid == 0) processMain(c);
   (void)sendMessage(c.fds.sync, fmt::format("pid {}", pid));
@@ -146,6 +159,9 @@ Result<Created> Runtime::exec(const std::string& id, const oci::Process& process
   }
   HULL_ASSIGN_OR_RETURN(CgroupSystem cgroups, CgroupSystem::detect());
   Cgroup cgroup = Cgroup::open(cgroups, s.cgroup_path);
+  HULL_ASSIGN_OR_RETURN(CgroupEntry entry, cgroup.openEntry());
+  c.cgroup_entry = &entry;
+  if (entry.v2_dir && cloneIntoCgroupWorks()) c.clone_into = entry.v2_dir.get();
   HULL_ASSIGN_OR_RETURN(UniqueFd null, openDevNull());
   const Stdio& io = options.stdio;
   HULL_ASSIGN_OR_RETURN(auto channel, channelPair());
@@ -167,7 +183,7 @@ Result<Created> Runtime::exec(const std::string& id, const oci::Process& process
     ::kill(stage, SIGKILL);
     ::waitpid(stage, nullptr, 0);
   });
-  HULL_TRY(cgroup.addProcess(stage));
+  if (c.clone_into < 0) HULL_TRY(cgroup.addProcessToV2(stage));
   HULL_TRY(sendMessage(channel.first.get(), "go"));
   reap_stage.dismiss();
   HULL_ASSIGN_OR_RETURN(pid_t pid, awaitPid(channel.first.get(), stage));

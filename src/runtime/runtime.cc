@@ -47,6 +47,18 @@ Result<void> signalInit(const StoredState& s, int signal) {
   return {};
 }
 
+// The spec's hooks, for poststart and poststop; config.json (a 16 KB parse with a seccomp
+// profile) is read only when state.json does not say there are none.
+std::optional<oci::Hooks> lateHooks(const std::filesystem::path& root, const std::string& id,
+                                    const StoredState& s) {
+  if (!s.late_hooks.value_or(true)) return std::nullopt;
+  auto text = readFile(root / id / kConfigFile, 16u << 20);
+  if (!text) return std::nullopt;
+  auto spec = oci::parseRuntimeSpec(*text);
+  if (!spec || !spec->hooks) return std::nullopt;
+  return spec->hooks;
+}
+
 State publicState(const StoredState& s, Status status) {
   State st;
   st.id = s.id;
@@ -159,8 +171,8 @@ Result<void> Runtime::start(const std::string& id) {
   ::unlink(fifo.c_str());
   if (::write(fd.get(), "0", 1) != 1) return failErrno("write " + fifo.string());
   // A failing poststart hook is reported by nobody: the container runs on (runtime-spec).
-  if (auto spec = this->spec(id); spec && spec->hooks) {
-    (void)runHooks(spec->hooks->poststart,
+  if (auto hooks = lateHooks(root_, id, s)) {
+    (void)runHooks(hooks->poststart,
                    hookState(id, Status::kRunning, s.pid, s.bundle, s.annotations), "poststart");
   }
   return {};
@@ -235,9 +247,9 @@ Result<void> Runtime::remove(const std::string& id, bool force) {
       return fail(Errc::kBusy, fmt::format("container {}: init {} did not exit", id, s.pid));
     }
   }
-  if (auto spec = this->spec(id); spec && spec->hooks) {
-    (void)runHooks(spec->hooks->poststop,
-                   hookState(id, Status::kStopped, 0, s.bundle, s.annotations), "poststop");
+  if (auto hooks = lateHooks(root_, id, s)) {
+    (void)runHooks(hooks->poststop, hookState(id, Status::kStopped, 0, s.bundle, s.annotations),
+                   "poststop");
   }
   // Processes that left init's pid namespace view (or with no pid namespace at all).
   if (auto pids = cgroup.pids(); pids && !pids->empty()) HULL_TRY(cgroup.killAll());

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -56,9 +57,9 @@ struct CreateOptions {
   std::string pid_file;  // written with init's pid once created
   bool no_pivot = false;
   bool no_new_keyring = false;
-  // Joined just before init is cloned, so the kernel's grace period overlaps the cgroup's
-  // making as well (cgroup.h).
-  CgroupPrewarm* cgroup_prewarm = nullptr;
+  // The spec as the caller wrote it to the bundle's config.json, kept as the runtime's copy
+  // instead of serializing the spec again; empty: serialize.
+  std::string_view spec_json;
 };
 
 struct Created {

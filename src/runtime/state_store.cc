@@ -21,6 +21,7 @@ Json toJson(const StoredState& s) {
             {"cgroupPath", s.cgroup_path},
             {"owner", s.owner}};
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  if (s.late_hooks) j["lateHooks"] = *s.late_hooks;
   return j;
 }
 
@@ -38,6 +39,7 @@ Result<StoredState> storedStateFromJson(const Json& j) {
     if (j.contains("annotations")) {
       s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
     }
+    if (j.contains("lateHooks")) s.late_hooks = j.at("lateHooks").get<bool>();
     return s;
   } catch (const std::exception& e) {
     return fail(Errc::kCorrupt, std::string("state.json: ") + e.what());

@@ -26,6 +26,9 @@ struct StoredState {
   std::string cgroup_path;
   std::string owner;
   std::map<std::string, std::string> annotations;
+  // Whether config.json has poststart or poststop hooks, so that start and delete parse it only
+  // then; unset in the state of a container made by an older hull (parse to know).
+  std::optional<bool> late_hooks;
 };
 
 Json toJson(const StoredState& s);

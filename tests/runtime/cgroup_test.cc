@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -170,47 +172,6 @@ TEST(ParseCpus, RejectsZeroNegativesJunkAndMoreThanTheHostHas) {
       << many.error().message;
   EXPECT_FALSE(parseCpus("100000000000000000000", 4));
   EXPECT_GE(hostCpuCount(), 1);
-}
-
-TEST(OwnProcsFile, FirstV1ControllerOfTheHybridLayoutElseTheV2Tree) {
-  auto system = CgroupSystem::fromMountinfo(testdata("mountinfo-hybrid"));
-  ASSERT_TRUE(system) << system.error().message;
-  // /proc/self/cgroup lists hierarchies newest first; named ones limit nothing.
-  const char* hybrid =
-      "12:name=systemd:/user.slice\n"
-      "11:cpu,cpuacct:/user.slice/a:b\n"
-      "10:memory:/user.slice\n"
-      "0::/user.slice/session-1.scope\n";
-  EXPECT_EQ(ownProcsFile(*system, hybrid),
-            "/sys/fs/cgroup/cpu,cpuacct/user.slice/a:b/cgroup.procs");
-  EXPECT_EQ(ownProcsFile(*system, "0::/user.slice\n"),
-            "/sys/fs/cgroup/unified/user.slice/cgroup.procs");
-  EXPECT_EQ(ownProcsFile(*system, "0::/\n"), "/sys/fs/cgroup/unified/cgroup.procs");
-}
-
-TEST(OwnProcsFile, NothingForPathsOutsideTheNamespaceOrBrokenLines) {
-  auto system = CgroupSystem::fromMountinfo(testdata("mountinfo-v2"));
-  ASSERT_TRUE(system) << system.error().message;
-  for (const char* bad : {"", "\n", "0::/../../elsewhere\n", "0::relative\n", "garbage\n", "0:/x\n",
-                          "3:memory:/x\n" /* no v1 memory tree on a v2 machine */}) {
-    EXPECT_EQ(ownProcsFile(*system, bad), "") << bad;
-  }
-  CgroupSystem none;
-  EXPECT_EQ(ownProcsFile(none, "0::/x\n"), "");
-}
-
-TEST(CgroupPrewarm, JoinsAndLeavesThisProcessWhereItWas) {
-  auto before = readFile("/proc/self/cgroup");
-  ASSERT_TRUE(before);
-  {
-    CgroupPrewarm prewarm;
-    prewarm.join();
-    prewarm.join();  // twice is harmless
-  }
-  CgroupPrewarm never_joined;  // the destructor joins
-  auto after = readFile("/proc/self/cgroup");
-  ASSERT_TRUE(after);
-  EXPECT_EQ(*before, *after);
 }
 
 // A child that waits to be killed.
@@ -419,6 +380,100 @@ TEST(CgroupLive, V2PathOnTheUnifiedTreeOfAHybridMachine) {
   killsForkedDescendants(*system, "v2");
 }
 
+// A child made with cloneProcess() into the v2 directory, which then joins the v1 trees itself,
+// is in the container's cgroup in every hierarchy, as /proc/PID/cgroup shows; the parent stays
+// where it was.
+void entersEveryHierarchy(const CgroupSystem& system, const std::string& tag) {
+  std::string path = "/hull-test-entry-" + tag + "-" + std::to_string(getpid());
+  auto cgroup = Cgroup::create(system, path, {});
+  ASSERT_TRUE(cgroup) << cgroup.error().message;
+  ScopeExit cleanup([&] {
+    (void)cgroup->killAll();
+    (void)cgroup->destroy();
+  });
+  auto entry = cgroup->openEntry();
+  ASSERT_TRUE(entry) << entry.error().message;
+  EXPECT_EQ(entry->v2_dir.valid(), !system.unified.empty());
+  EXPECT_EQ(entry->v1_tasks.size(), system.hierarchies().size() - (system.unified.empty() ? 0 : 1));
+  auto before = readFile("/proc/self/cgroup");
+  ASSERT_TRUE(before);
+
+  bool into = entry->v2_dir.valid() && cloneIntoCgroupWorks();
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  long pid = cloneProcess(0, into ? entry->v2_dir.get() : -1);
+  ASSERT_GE(pid, 0) << strerror(errno);
+  if (pid == 0) {
+    if (!entry->joinV1()) _exit(1);
+    (void)!write(ready[1], "x", 1);
+    for (;;) pause();
+  }
+  ScopeExit reap([&] {
+    ::kill(static_cast<pid_t>(pid), SIGKILL);
+    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+  });
+  ::close(ready[1]);
+  char byte;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  if (!into) {
+    ASSERT_TRUE(cgroup->addProcessToV2(static_cast<pid_t>(pid)));
+  }
+
+  auto theirs = readFile("/proc/" + std::to_string(pid) + "/cgroup");
+  ASSERT_TRUE(theirs);
+  int lines = 0;
+  for (size_t start = 0; start < theirs->size();) {
+    size_t end = theirs->find('\n', start);
+    std::string line = theirs->substr(start, end - start);
+    start = end == std::string::npos ? theirs->size() : end + 1;
+    // "ID:controllers:path": the trees this CgroupSystem uses, not the others the kernel has.
+    size_t first = line.find(':');
+    size_t second = line.find(':', first + 1);
+    ASSERT_NE(second, std::string::npos) << line;
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    bool ours = controllers.empty() ? !system.unified.empty() : false;
+    for (size_t at = 0; !controllers.empty() && at != std::string::npos;) {
+      size_t comma = controllers.find(',', at);
+      ours = ours || system.controllers.count(controllers.substr(at, comma - at)) > 0;
+      at = comma == std::string::npos ? comma : comma + 1;
+    }
+    if (!ours) continue;
+    EXPECT_TRUE(line.ends_with(":" + path)) << line;
+    ++lines;
+  }
+  EXPECT_EQ(static_cast<size_t>(lines), system.hierarchies().size()) << *theirs;
+  EXPECT_EQ(*readFile("/proc/self/cgroup"), *before);
+  auto pids = cgroup->pids();
+  ASSERT_TRUE(pids);
+  EXPECT_EQ(*pids, std::vector<pid_t>{static_cast<pid_t>(pid)});
+}
+
+TEST(CgroupLive, ANewProcessEntersEveryHierarchyWithoutAMove) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
+  auto system = CgroupSystem::detect();
+  ASSERT_TRUE(system) << system.error().message;
+  entersEveryHierarchy(*system, "all");
+}
+
+TEST(CgroupLive, ANewProcessEntersTheV1TreesAloneOnAHybridMachine) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
+  auto system = CgroupSystem::detect();
+  ASSERT_TRUE(system) << system.error().message;
+  if (system->layout != CgroupLayout::kHybrid) GTEST_SKIP() << "needs a hybrid layout";
+  system->layout = CgroupLayout::kLegacy;
+  system->unified.clear();
+  entersEveryHierarchy(*system, "v1");
+}
+
+TEST(CgroupEntry, ABrokenTasksFileIsAnError) {
+  CgroupEntry entry;
+  entry.v1_tasks.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  auto joined = entry.joinV1();
+  ASSERT_FALSE(joined);
+  EXPECT_NE(joined.error().message.find("join the container's cgroup"), std::string::npos);
+}
+
 TEST(CgroupOpen, PathsThatLeaveTheHierarchyAreRefusedByEveryOperation) {
   CgroupSystem system;
   system.layout = CgroupLayout::kUnified;
@@ -427,6 +482,8 @@ TEST(CgroupOpen, PathsThatLeaveTheHierarchyAreRefusedByEveryOperation) {
   EXPECT_EQ(cgroup.destroy().error().code, Errc::kInvalidArgument);
   EXPECT_EQ(cgroup.killAll().error().code, Errc::kInvalidArgument);
   EXPECT_EQ(cgroup.addProcess(1).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(cgroup.addProcessToV2(1).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(cgroup.openEntry().error().code, Errc::kInvalidArgument);
   EXPECT_EQ(cgroup.pids().error().code, Errc::kInvalidArgument);
   EXPECT_EQ(Cgroup::open(system, "").stats().error().code, Errc::kInvalidArgument);
   EXPECT_EQ(Cgroup::open(system, "//hull///x/").path(), "/hull/x");

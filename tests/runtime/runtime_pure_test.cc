@@ -178,12 +178,20 @@ TEST(StateJson, RoundTripAndOciShape) {
                 .created = nowRfc3339(),
                 .cgroup_path = "/hull/c1",
                 .owner = "",
-                .annotations = {{"k", "v"}}};
+                .annotations = {{"k", "v"}},
+                .late_hooks = false};
   auto back = storedStateFromJson(toJson(s));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->pid, 42);
   EXPECT_EQ(back->pid_start_time, 99u);
   EXPECT_EQ(back->annotations.at("k"), "v");
+  EXPECT_EQ(back->late_hooks, false);
+  // The state of an older hull says nothing of hooks: unknown, so start and delete look.
+  Json old = toJson(s);
+  old.erase("lateHooks");
+  EXPECT_EQ(storedStateFromJson(old)->late_hooks, std::nullopt);
+  old["lateHooks"] = "yes";
+  EXPECT_FALSE(storedStateFromJson(old));
   EXPECT_FALSE(storedStateFromJson(Json{{"id", 1}}));
 
   State st;
