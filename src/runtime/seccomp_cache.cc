@@ -97,6 +97,8 @@ std::optional<BpfProgram> parseEntry(std::string_view data) {
 std::string seccompCacheKey(const oci::Seccomp& spec) {
   KeyWriter k;
   k.str(std::string_view(kMagic, sizeof kMagic));
+  // How SeccompFilter::build lays the program out (SCMP_FLTATR_CTL_OPTIMIZE 2).
+  k.str("binary-tree");
   const scmp_version* v = seccomp_version();
   k.num(v->major);
   k.num(v->minor);
