@@ -340,10 +340,12 @@ Result<int> runForeground(const store::Store& store, PreparedContainer p, bool i
   if (!p.record.auto_remove) {
     HULL_ASSIGN_OR_RETURN(io.log, LogWriter::open(containers.logPath(p.record.id)));
   }
-  HULL_ASSIGN_OR_RETURN(p.record, markRunning(containers, p.record.id, created.pid));
   HULL_ASSIGN_OR_RETURN(Monitor monitor, Monitor::create(containers, rt, p.record, *p.spec.process,
                                                          created.pid, std::move(io)));
   HULL_TRY(rt.start(p.record.id));
+  // Recorded as running once it runs (Docker's order too): the record's write, with ext4's flush
+  // on a rename over a file, overlaps the container's own start instead of delaying it.
+  HULL_ASSIGN_OR_RETURN(p.record, markRunning(containers, p.record.id, created.pid));
   int status;
   {
     std::optional<RawTerminal> raw;
