@@ -4,6 +4,10 @@
 // host paths: engine/gpu.cc resolves them.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+// Not glibc's major()/minor() macros (gnu_dev_major() and gnu_dev_minor() instead): in a unity
+// build they would rewrite members of those names (gpu::Version) in the files that follow.
+#undef major
+#undef minor
 
 #include <algorithm>
 
@@ -68,8 +72,8 @@ std::optional<HostDevice> deviceOf(const std::string& path, const struct stat& s
   if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return std::nullopt;
   return HostDevice{.path = path,
                     .type = S_ISBLK(st.st_mode) ? "b" : "c",
-                    .major = static_cast<int64_t>(major(st.st_rdev)),
-                    .minor = static_cast<int64_t>(minor(st.st_rdev)),
+                    .major = static_cast<int64_t>(gnu_dev_major(st.st_rdev)),
+                    .minor = static_cast<int64_t>(gnu_dev_minor(st.st_rdev)),
                     .mode = static_cast<uint32_t>(st.st_mode & 07777),
                     .uid = st.st_uid,
                     .gid = st.st_gid};

@@ -2,6 +2,10 @@
 // spec's own containerEdits once for the first of its devices used, then each device's edits.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+// Not glibc's major()/minor() macros (gnu_dev_major() and gnu_dev_minor() instead): in a unity
+// build they would rewrite members of those names (gpu::Version) in the files that follow.
+#undef major
+#undef minor
 
 #include <algorithm>
 #include <map>
@@ -126,8 +130,8 @@ Result<HostNode> statHostNode(const std::string& host_path) {
   } else {
     return fail(Errc::kInvalidArgument, host_path + " is not a device node");
   }
-  node.major = major(st.st_rdev);
-  node.minor = minor(st.st_rdev);
+  node.major = gnu_dev_major(st.st_rdev);
+  node.minor = gnu_dev_minor(st.st_rdev);
   node.mode = st.st_mode & 07777;
   return node;
 }

@@ -7,6 +7,10 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+// Not glibc's major()/minor() macros (gnu_dev_major() and gnu_dev_minor() instead): in a unity
+// build they would rewrite members of those names (gpu::Version) in the files that follow.
+#undef major
+#undef minor
 #include <unistd.h>
 
 #include <algorithm>
@@ -261,8 +265,8 @@ std::optional<DeviceNode> statNode(const std::string& dev_root, const std::strin
   return DeviceNode{host,
                     fmt::format("/dev/{}", name),
                     'c',
-                    static_cast<int64_t>(major(st.st_rdev)),
-                    static_cast<int64_t>(minor(st.st_rdev)),
+                    static_cast<int64_t>(gnu_dev_major(st.st_rdev)),
+                    static_cast<int64_t>(gnu_dev_minor(st.st_rdev)),
                     st.st_mode & 07777u};
 }
 }  // namespace

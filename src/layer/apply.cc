@@ -11,6 +11,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+// Not glibc's major()/minor() macros (gnu_dev_major() and gnu_dev_minor() instead): in a unity
+// build they would rewrite members of those names (gpu::Version) in the files that follow.
+#undef major
+#undef minor
 #include <sys/xattr.h>
 #include <unistd.h>
 

@@ -10,6 +10,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+// Not glibc's major()/minor() macros (gnu_dev_major() and gnu_dev_minor() instead): in a unity
+// build they would rewrite members of those names (gpu::Version) in the files that follow.
+#undef major
+#undef minor
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -44,7 +48,7 @@ struct Item {
 };
 
 bool isWhiteoutDevice(const struct stat& st) {
-  return S_ISCHR(st.st_mode) && ::major(st.st_rdev) == 0 && ::minor(st.st_rdev) == 0;
+  return S_ISCHR(st.st_mode) && gnu_dev_major(st.st_rdev) == 0 && gnu_dev_minor(st.st_rdev) == 0;
 }
 
 // The extended attributes of dir_fd/name (not following a symlink), sorted by name.

@@ -2,6 +2,10 @@
 // directories, hard links, read-only directories, modes, owners and times.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+// Not glibc's major()/minor() macros (gnu_dev_major() and gnu_dev_minor() instead): in a unity
+// build they would rewrite members of those names (gpu::Version) in the files that follow.
+#undef major
+#undef minor
 #include <unistd.h>
 
 #include <gmock/gmock.h>
