@@ -105,7 +105,7 @@ namespace {
   X(int, archive_write_set_bytes_per_block, (archive * a, int bytes), (a, bytes), ARCHIVE_FATAL)   \
   X(int, archive_write_set_format_pax_restricted, (archive * a), (a), ARCHIVE_FATAL)
 
-struct Api {
+struct ArchiveApi {
   LazyLibrary lib{"libarchive.so.13", "libarchive", "libarchive13"};
   decltype(&::archive_error_string) archive_error_string = nullptr;
   decltype(&::archive_set_error) archive_set_error = nullptr;
@@ -113,7 +113,7 @@ struct Api {
   HULL_ARCHIVE_FUNCTIONS(HULL_ARCHIVE_MEMBER)
 #undef HULL_ARCHIVE_MEMBER
 
-  Api() {
+  ArchiveApi() {
     bool ok = lib.bind(archive_error_string, "archive_error_string") &
               lib.bind(archive_set_error, "archive_set_error");
 #define HULL_ARCHIVE_BIND(R, name, params, args, fallback) ok = lib.bind(name, #name) && ok;
@@ -124,46 +124,46 @@ struct Api {
 };
 
 // Loaded once, on the first call from any thread; never unloaded.
-const Api& api() {
-  static const Api* loaded = new Api();
+const ArchiveApi& archiveApi() {
+  static const ArchiveApi* loaded = new ArchiveApi();
   return *loaded;
 }
 
-bool ready() { return api().lib.loaded(); }
+bool archiveReady() { return archiveApi().lib.loaded(); }
 
 }  // namespace
 
-std::string archiveUnavailable() { return api().lib.error(); }
+std::string archiveUnavailable() { return archiveApi().lib.error(); }
 
-Error archiveNewError(std::string_view what) { return api().lib.callFailed(what); }
+Error archiveNewError(std::string_view what) { return archiveApi().lib.callFailed(what); }
 
 }  // namespace hull
 
-using hull::api;
-using hull::ready;
+using hull::archiveApi;
+using hull::archiveReady;
 
 extern "C" {
 
 #define HULL_ARCHIVE_FORWARD(R, name, params, args, fallback) \
-  R name params { return ready() ? api().name args : fallback; }
+  R name params { return archiveReady() ? archiveApi().name args : fallback; }
 HULL_ARCHIVE_FUNCTIONS(HULL_ARCHIVE_FORWARD)
 #undef HULL_ARCHIVE_FORWARD
 
 // Why an archive failed; when libarchive is missing, that is why (every error path of hull's
 // reads it).
 const char* archive_error_string(archive* a) {
-  return ready() ? api().archive_error_string(a) : api().lib.error().c_str();
+  return archiveReady() ? archiveApi().archive_error_string(a) : archiveApi().lib.error().c_str();
 }
 
 // hull passes one message ("%s", text): formatted here, handed on as that.
 void archive_set_error(archive* a, int err, const char* format, ...) {
-  if (!ready()) return;
+  if (!archiveReady()) return;
   char message[1024];
   va_list args;
   va_start(args, format);
   std::vsnprintf(message, sizeof message, format, args);
   va_end(args);
-  api().archive_set_error(a, err, "%s", message);
+  archiveApi().archive_set_error(a, err, "%s", message);
 }
 
 }  // extern "C"

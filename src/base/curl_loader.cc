@@ -17,7 +17,7 @@ namespace {
 // argument is passed on as one pointer-sized word.
 static_assert(sizeof(long) == sizeof(void*) && sizeof(curl_off_t) == sizeof(void*));
 
-struct Api {
+struct CurlApi {
   LazyLibrary lib{"libcurl.so.4", "libcurl", "libcurl4"};
   decltype(&::curl_global_init) global_init = nullptr;
   decltype(&::curl_easy_init) easy_init = nullptr;
@@ -37,7 +37,7 @@ struct Api {
   decltype(&::curl_url_get) url_get = nullptr;
   decltype(&::curl_url_set) url_set = nullptr;
 
-  Api() {
+  CurlApi() {
     lib.finish(
         lib.bind(global_init, "curl_global_init") & lib.bind(easy_init, "curl_easy_init") &
         lib.bind(easy_setopt, "curl_easy_setopt") & lib.bind(easy_perform, "curl_easy_perform") &
@@ -53,103 +53,103 @@ struct Api {
 };
 
 // Loaded once, on the first call from any thread; never unloaded.
-const Api& api() {
-  static const Api* loaded = new Api();
+const CurlApi& curlApi() {
+  static const CurlApi* loaded = new CurlApi();
   return *loaded;
 }
 
-bool ready() { return api().lib.loaded(); }
+bool curlReady() { return curlApi().lib.loaded(); }
 
 void* oneArgument(va_list args) { return va_arg(args, void*); }
 
 }  // namespace
 
-std::string curlUnavailable() { return api().lib.error(); }
+std::string curlUnavailable() { return curlApi().lib.error(); }
 
-Error curlInitError() { return api().lib.callFailed("curl_easy_init"); }
+Error curlInitError() { return curlApi().lib.callFailed("curl_easy_init"); }
 
 }  // namespace hull
 
-using hull::api;
-using hull::ready;
+using hull::curlApi;
+using hull::curlReady;
 
 extern "C" {
 
 CURLcode curl_global_init(long flags) {
-  return ready() ? api().global_init(flags) : CURLE_FAILED_INIT;
+  return curlReady() ? curlApi().global_init(flags) : CURLE_FAILED_INIT;
 }
 
-CURL* curl_easy_init() { return ready() ? api().easy_init() : nullptr; }
+CURL* curl_easy_init() { return curlReady() ? curlApi().easy_init() : nullptr; }
 
 CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
-  if (!ready()) return CURLE_FAILED_INIT;
+  if (!curlReady()) return CURLE_FAILED_INIT;
   va_list args;
   va_start(args, option);
   void* value = hull::oneArgument(args);
   va_end(args);
-  return api().easy_setopt(curl, option, value);
+  return curlApi().easy_setopt(curl, option, value);
 }
 
 CURLcode curl_easy_perform(CURL* curl) {
-  return ready() ? api().easy_perform(curl) : CURLE_FAILED_INIT;
+  return curlReady() ? curlApi().easy_perform(curl) : CURLE_FAILED_INIT;
 }
 
 void curl_easy_cleanup(CURL* curl) {
-  if (ready()) api().easy_cleanup(curl);
+  if (curlReady()) curlApi().easy_cleanup(curl);
 }
 
 CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
-  if (!ready()) return CURLE_FAILED_INIT;
+  if (!curlReady()) return CURLE_FAILED_INIT;
   va_list args;
   va_start(args, info);
   void* out = hull::oneArgument(args);
   va_end(args);
-  return api().easy_getinfo(curl, info, out);
+  return curlApi().easy_getinfo(curl, info, out);
 }
 
 const char* curl_easy_strerror(CURLcode code) {
-  return ready() ? api().easy_strerror(code) : api().lib.error().c_str();
+  return curlReady() ? curlApi().easy_strerror(code) : curlApi().lib.error().c_str();
 }
 
 void curl_free(void* p) {
-  if (ready()) api().free(p);
+  if (curlReady()) curlApi().free(p);
 }
 
-CURLSH* curl_share_init() { return ready() ? api().share_init() : nullptr; }
+CURLSH* curl_share_init() { return curlReady() ? curlApi().share_init() : nullptr; }
 
 CURLSHcode curl_share_setopt(CURLSH* share, CURLSHoption option, ...) {
-  if (!ready()) return CURLSHE_NOT_BUILT_IN;
+  if (!curlReady()) return CURLSHE_NOT_BUILT_IN;
   va_list args;
   va_start(args, option);
   void* value = hull::oneArgument(args);
   va_end(args);
-  return api().share_setopt(share, option, value);
+  return curlApi().share_setopt(share, option, value);
 }
 
 CURLSHcode curl_share_cleanup(CURLSH* share) {
-  return ready() ? api().share_cleanup(share) : CURLSHE_NOT_BUILT_IN;
+  return curlReady() ? curlApi().share_cleanup(share) : CURLSHE_NOT_BUILT_IN;
 }
 
 curl_slist* curl_slist_append(curl_slist* list, const char* data) {
-  return ready() ? api().slist_append(list, data) : nullptr;
+  return curlReady() ? curlApi().slist_append(list, data) : nullptr;
 }
 
 void curl_slist_free_all(curl_slist* list) {
-  if (ready()) api().slist_free_all(list);
+  if (curlReady()) curlApi().slist_free_all(list);
 }
 
-CURLU* curl_url() { return ready() ? api().url() : nullptr; }
+CURLU* curl_url() { return curlReady() ? curlApi().url() : nullptr; }
 
 void curl_url_cleanup(CURLU* handle) {
-  if (ready()) api().url_cleanup(handle);
+  if (curlReady()) curlApi().url_cleanup(handle);
 }
 
 CURLUcode curl_url_get(CURLU* handle, CURLUPart what, char** part, unsigned int flags) {
-  return ready() ? api().url_get(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+  return curlReady() ? curlApi().url_get(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
 }
 
 CURLUcode curl_url_set(CURLU* handle, CURLUPart what, const char* part, unsigned int flags) {
-  return ready() ? api().url_set(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+  return curlReady() ? curlApi().url_set(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
 }
 
 }  // extern "C"

@@ -268,21 +268,27 @@ std::string parentsPrefix(std::string_view source, const std::string& matched) {
   return matched;
 }
 
-struct Prepared {
+}  // namespace
+
+namespace detail {
+
+// What a CopyOp holds. Not in the anonymous namespace: CopyOp::State, declared in copy.h, derives
+// from it.
+struct PreparedCopy {
   Digest digest;
   CopySpec spec;
   std::vector<CopyItem> items;
   std::string dest;
   bool dest_is_dir = false;
   fs::path tmp;  // downloads; removed with the op
-  ~Prepared() {
+  ~PreparedCopy() {
     if (!tmp.empty()) (void)removeAll(tmp);
   }
 };
 
-}  // namespace
+}  // namespace detail
 
-struct CopyOp::State : Prepared {};
+struct CopyOp::State : detail::PreparedCopy {};
 
 CopyOp::CopyOp(std::unique_ptr<State> state) : state_(std::move(state)) {}
 CopyOp::CopyOp(CopyOp&&) noexcept = default;
@@ -291,9 +297,11 @@ CopyOp::~CopyOp() = default;
 
 namespace {
 
+using detail::PreparedCopy;
+
 Result<void> addMatch(const SourceTree& tree, const CopySpec& spec, const std::string& source,
                       const std::string& matched, const std::string& resolved,
-                      const dockerfile::IgnoreMatcher* excludes, Prepared& state) {
+                      const dockerfile::IgnoreMatcher* excludes, PreparedCopy& state) {
   fs::path host = tree.root / resolved;
   struct stat st;
   if (::stat(host.c_str(), &st) != 0) return failErrno("stat " + host.string());
@@ -315,7 +323,7 @@ Result<void> addMatch(const SourceTree& tree, const CopySpec& spec, const std::s
 }
 
 Result<void> addLocalSource(const SourceTree& tree, const CopySpec& spec, const std::string& source,
-                            const dockerfile::IgnoreMatcher* excludes, Prepared& state) {
+                            const dockerfile::IgnoreMatcher* excludes, PreparedCopy& state) {
   HULL_ASSIGN_OR_RETURN(std::string rel, cleanSource(source, tree));
   const bool glob = hasMeta(rel);
   std::vector<std::string> matches{rel};
@@ -351,7 +359,7 @@ Result<void> addLocalSource(const SourceTree& tree, const CopySpec& spec, const 
 }
 
 Result<void> addUrlSource(const CopySpec& spec, const CopyEnv& env, const std::string& url,
-                          Prepared& state) {
+                          PreparedCopy& state) {
   if (!spec.add) {
     return fail(Errc::kInvalidArgument, "source can't be a URL for COPY: " + url + " (use ADD)");
   }
@@ -378,7 +386,7 @@ Result<void> addUrlSource(const CopySpec& spec, const CopyEnv& env, const std::s
   return {};
 }
 
-void addInline(const dockerfile::Heredoc& heredoc, const CopyEnv& env, Prepared& state) {
+void addInline(const dockerfile::Heredoc& heredoc, const CopyEnv& env, PreparedCopy& state) {
   CopyItem item;
   item.label = "<<" + heredoc.name;
   item.name = heredoc.name;
@@ -399,7 +407,7 @@ void field(Sha256& h, std::string_view s) {
 
 // The canonical input: per item in order, its kind and name, then each entry (already in sorted
 // walk order) with path, type and permission bits, size, link target and content digest.
-Digest digestItems(const Prepared& state) {
+Digest digestItems(const PreparedCopy& state) {
   Sha256 h;
   field(h, "hull.copy.v1");
   for (const auto& item : state.items) {

@@ -23,11 +23,12 @@
 
 namespace hull::build {
 
-namespace {
+namespace detail {
 
 // What a step's mounts hold; RunMounts::State is this, named outside the class so the helpers
-// below can fill it in.
-struct Held {
+// below can fill it in, and outside the anonymous namespace because State is declared in
+// run_mounts.h.
+struct HeldMounts {
   std::vector<RunMount> mounts;
   std::vector<std::string> env;
   // Released in reverse order of declaration: the files go first, then the locks and mounts.
@@ -35,10 +36,16 @@ struct Held {
   std::vector<UniqueFd> locks;                  // flocks on cache mount lock files
   std::vector<fs::path> scratch;                // secret files, private caches, rw copies
 
-  ~Held() {
+  ~HeldMounts() {
     for (const auto& p : scratch) (void)removeAll(p);
   }
 };
+
+}  // namespace detail
+
+namespace {
+
+using detail::HeldMounts;
 
 constexpr uint32_t kCacheMode = 0755;
 constexpr uint32_t kSecretMode = 0400;
@@ -139,7 +146,7 @@ std::string sharingOf(const dockerfile::Mount& m) {
 // locked: an exclusive flock, waited for, held until the step ends. private: the shared
 // directory when nobody uses it (tested with a non-blocking exclusive flock, then held shared),
 // else a fresh directory of its own in tmp/, removed after the step.
-Result<fs::path> resolveCache(const dockerfile::Mount& m, const MountEnv& env, Held& state) {
+Result<fs::path> resolveCache(const dockerfile::Mount& m, const MountEnv& env, HeldMounts& state) {
   if (!m.from.empty()) {
     return fail(Errc::kUnsupported, "RUN --mount=type=cache,from= is not supported");
   }
@@ -173,7 +180,7 @@ Result<fs::path> resolveCache(const dockerfile::Mount& m, const MountEnv& env, H
 // The secret's bytes in a file of its own under tmp/, owned and moded as asked; removed with
 // the state. Staged under the store's tmp/ so a crash leaves it where prune sweeps.
 Result<fs::path> writeSecret(const dockerfile::Mount& m, const std::string& content,
-                             const MountEnv& env, Held& state) {
+                             const MountEnv& env, HeldMounts& state) {
   HULL_TRY(mkdirAll(env.store->tmpDir(), 0700));
   fs::path path = uniquePath(env.store->tmpDir(), "secret");
   HULL_ASSIGN_OR_RETURN(UniqueFd fd,
@@ -187,7 +194,7 @@ Result<fs::path> writeSecret(const dockerfile::Mount& m, const std::string& cont
   return path;
 }
 
-Result<void> resolveSecret(const dockerfile::Mount& m, const MountEnv& env, Held& state) {
+Result<void> resolveSecret(const dockerfile::Mount& m, const MountEnv& env, HeldMounts& state) {
   std::string id = m.id;
   if (id.empty()) id = m.target.substr(m.target.rfind('/') + 1);
   if (id.empty()) return fail(Errc::kInvalidArgument, "secret mount requires an id or a target");
@@ -206,7 +213,7 @@ Result<void> resolveSecret(const dockerfile::Mount& m, const MountEnv& env, Held
 }
 
 // rw on a context bind: the step writes into a copy, never into the user's files.
-Result<fs::path> throwawayCopy(const fs::path& source, const MountEnv& env, Held& state) {
+Result<fs::path> throwawayCopy(const fs::path& source, const MountEnv& env, HeldMounts& state) {
   HULL_TRY(mkdirAll(env.store->tmpDir(), 0700));
   fs::path copy = uniquePath(env.store->tmpDir(), "bind");
   state.scratch.push_back(copy);
@@ -216,7 +223,7 @@ Result<fs::path> throwawayCopy(const fs::path& source, const MountEnv& env, Held
   return copy;
 }
 
-Result<void> resolveBind(const dockerfile::Mount& m, const MountEnv& env, Held& state) {
+Result<void> resolveBind(const dockerfile::Mount& m, const MountEnv& env, HeldMounts& state) {
   RunMount out = bindMount({}, m.target, m.readonly);
   if (m.from.empty()) {
     if (env.options->context.empty()) {
@@ -240,7 +247,7 @@ Result<void> resolveBind(const dockerfile::Mount& m, const MountEnv& env, Held& 
   return {};
 }
 
-Result<void> resolveOne(const dockerfile::Mount& m, const MountEnv& env, Held& state) {
+Result<void> resolveOne(const dockerfile::Mount& m, const MountEnv& env, HeldMounts& state) {
   if (m.type == "ssh") return fail(Errc::kUnsupported, "RUN --mount=type=ssh is not supported");
   if (m.type == "secret") return resolveSecret(m, env, state);
   if (m.target.empty() || m.target.front() != '/') {
@@ -267,7 +274,7 @@ Result<void> resolveOne(const dockerfile::Mount& m, const MountEnv& env, Held& s
 
 }  // namespace
 
-struct RunMounts::State : Held {};
+struct RunMounts::State : detail::HeldMounts {};
 
 RunMounts::RunMounts(std::unique_ptr<State> state) : state_(std::move(state)) {}
 RunMounts::RunMounts(RunMounts&&) noexcept = default;

@@ -42,7 +42,7 @@ Result<int> runDf(const Context& ctx) {
   return 0;
 }
 
-struct PruneFlags {
+struct SystemPruneFlags {
   bool force = false;
   bool dry_run = false;
 };
@@ -69,7 +69,7 @@ void printSection(bool dry_run, std::string_view done, std::string_view would,
   fmt::print("\n");
 }
 
-Result<int> runPrune(const Context& ctx, const PruneFlags& f) {
+Result<int> runSystemPrune(const Context& ctx, const SystemPruneFlags& f) {
   if (!f.force && !f.dry_run && !confirm()) return 0;
   HULL_ASSIGN_OR_RETURN(store::Store store, openStore(ctx));
   // One exclusive hold for the three steps, so no run or import slips in between them.
@@ -120,13 +120,13 @@ void registerSystem(CLI::App& app, Context& ctx) {
   auto* df = sys->add_subcommand("df", "Show how much disk the store uses and could free");
   df->callback([&ctx] { ctx.action = [&ctx] { return runDf(ctx); }; });
 
-  auto f = std::make_shared<PruneFlags>();
+  auto f = std::make_shared<SystemPruneFlags>();
   auto* prune = sys->add_subcommand(
       "prune",
       "Remove stopped containers, dangling images, then blobs and snapshots nothing needs");
   prune->add_flag("-f,--force", f->force, "Do not ask for confirmation");
   prune->add_flag("--dry-run", f->dry_run, "Only list what would be removed");
-  prune->callback([&ctx, f] { ctx.action = [&ctx, f] { return runPrune(ctx, *f); }; });
+  prune->callback([&ctx, f] { ctx.action = [&ctx, f] { return runSystemPrune(ctx, *f); }; });
 
   auto* fsck = sys->add_subcommand(
       "fsck", "Verify every blob the images need; exit 1 and list each problem if any");

@@ -18,7 +18,8 @@ Result<engine::VolumeStore> openVolumes(const Context& ctx) {
   return engine::VolumeStore::open(store.root());
 }
 
-Result<std::map<std::string, std::string>> parseLabels(const std::vector<std::string>& items) {
+Result<std::map<std::string, std::string>> parseVolumeLabels(
+    const std::vector<std::string>& items) {
   std::map<std::string, std::string> labels;
   for (const auto& item : items) {
     std::size_t eq = item.find('=');
@@ -46,7 +47,7 @@ Result<int> runCreate(const Context& ctx, const CreateFlags& f) {
   if (!f.options.empty()) {
     return fail(Errc::kUnsupported, "volume driver options (-o) are not supported yet");
   }
-  HULL_ASSIGN_OR_RETURN(auto labels, parseLabels(f.labels));
+  HULL_ASSIGN_OR_RETURN(auto labels, parseVolumeLabels(f.labels));
   HULL_ASSIGN_OR_RETURN(engine::VolumeStore volumes, openVolumes(ctx));
   HULL_ASSIGN_OR_RETURN(engine::VolumeInfo v, volumes.create(f.name, labels));
   fmt::print("{}\n", v.name);
@@ -116,12 +117,12 @@ Result<int> runLs(const Context& ctx, const LsFlags& f) {
   return 0;
 }
 
-struct InspectFlags {
+struct VolumeInspectFlags {
   std::vector<std::string> names;
   std::string format = "json";
 };
 
-Result<int> runInspect(const Context& ctx, const InspectFlags& f) {
+Result<int> runVolumeInspect(const Context& ctx, const VolumeInspectFlags& f) {
   HULL_ASSIGN_OR_RETURN(engine::VolumeStore volumes, openVolumes(ctx));
   OrderedJson all = OrderedJson::array();
   int status = 0;
@@ -164,12 +165,12 @@ Result<int> runRm(const Context& ctx, const RmFlags& f) {
   return status;
 }
 
-struct PruneFlags {
+struct VolumePruneFlags {
   bool all = false;
   bool force = false;  // accepted for Docker compatibility: hull never prompts
 };
 
-Result<int> runPrune(const Context& ctx, const PruneFlags& f) {
+Result<int> runVolumePrune(const Context& ctx, const VolumePruneFlags& f) {
   HULL_ASSIGN_OR_RETURN(engine::VolumeStore volumes, openVolumes(ctx));
   HULL_ASSIGN_OR_RETURN(auto removed, volumes.prune(f.all));
   if (!removed.empty()) {
@@ -206,12 +207,12 @@ void registerLs(CLI::App& volume, Context& ctx) {
 }
 
 void registerVolumeInspect(CLI::App& volume, Context& ctx) {
-  auto f = std::make_shared<InspectFlags>();
+  auto f = std::make_shared<VolumeInspectFlags>();
   auto* cmd = volume.add_subcommand("inspect", "Show volumes as JSON");
   cmd->add_option("VOLUME", f->names, "Volume names")->required();
   cmd->add_option("-f,--format", f->format,
                   "json (default) or a Go template such as '{{.Mountpoint}}'");
-  cmd->callback([&ctx, f] { ctx.action = [&ctx, f] { return runInspect(ctx, *f); }; });
+  cmd->callback([&ctx, f] { ctx.action = [&ctx, f] { return runVolumeInspect(ctx, *f); }; });
 }
 
 void registerVolumeRm(CLI::App& volume, Context& ctx) {
@@ -225,12 +226,12 @@ void registerVolumeRm(CLI::App& volume, Context& ctx) {
 }
 
 void registerVolumePrune(CLI::App& volume, Context& ctx) {
-  auto f = std::make_shared<PruneFlags>();
+  auto f = std::make_shared<VolumePruneFlags>();
   auto* cmd =
       volume.add_subcommand("prune", "Remove unused anonymous volumes (all unused with -a)");
   cmd->add_flag("-a,--all", f->all, "Remove every unused volume, named ones included");
   cmd->add_flag("-f,--force", f->force, "Do not prompt (hull never prompts)");
-  cmd->callback([&ctx, f] { ctx.action = [&ctx, f] { return runPrune(ctx, *f); }; });
+  cmd->callback([&ctx, f] { ctx.action = [&ctx, f] { return runVolumePrune(ctx, *f); }; });
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ Result<void> checkMirror(std::string_view mirror) {
   return {};
 }
 
-std::string trim(std::string_view s) {
+std::string trimLine(std::string_view s) {
   std::size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string_view::npos) return {};
   std::size_t e = s.find_last_not_of(" \t\r");
@@ -115,7 +115,7 @@ void addStanza(const std::vector<std::pair<std::string, std::string>>& fields,
     if (key == "types") types = words(value);
     if (key == "uris") uris = words(value);
     if (key == "suites") suites = words(value);
-    if (key == "enabled") enabled = lower(trim(value)) != "no";
+    if (key == "enabled") enabled = lower(trimLine(value)) != "no";
   }
   if (!enabled || std::find(types.begin(), types.end(), "deb") == types.end()) return;
   for (const auto& uri : uris) out.push_back({uri, suites});
@@ -131,13 +131,13 @@ std::vector<AptSource> parseDeb822(std::string_view text) {
     std::string_view line = text.substr(pos, nl - pos);
     pos = nl + 1;
     if (line.starts_with("#")) continue;
-    if (trim(line).empty()) {
+    if (trimLine(line).empty()) {
       addStanza(fields, out);
       fields.clear();
     } else if ((line[0] == ' ' || line[0] == '\t') && !fields.empty()) {
-      fields.back().second += " " + trim(line);
+      fields.back().second += " " + trimLine(line);
     } else if (std::size_t colon = line.find(':'); colon != std::string_view::npos) {
-      fields.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+      fields.emplace_back(lower(trimLine(line.substr(0, colon))), trimLine(line.substr(colon + 1)));
     }
   }
   addStanza(fields, out);
@@ -393,7 +393,7 @@ void Mmdebstrap::takeLine(std::string_view line, const BootstrapProgress& progre
   std::lock_guard lock(mu_);
   if (line.starts_with("E: ") && errors_.size() < 8) errors_.emplace_back(line.substr(3));
   bool info = line.starts_with("I: ") || line.starts_with("W: ");
-  if (other_.empty() && !info && !trim(line).empty()) other_ = line;
+  if (other_.empty() && !info && !trimLine(line).empty()) other_ = line;
   // One line per phase: mmdebstrap's "I: <doing something>..." lines, without its bookkeeping.
   // Its notes on cleaning up after a failure ("main() received signal PIPE: waiting for
   // setup...") are not phases: the error line says what happened.

@@ -18,6 +18,7 @@
 #include "engine/build_executor_internal.h"
 #include "engine/images.h"
 #include "engine/rootfs.h"
+#include "engine/rootfs_internal.h"
 #include "engine/snapshot_gc.h"
 #include "layer/layer.h"
 
@@ -37,8 +38,7 @@ namespace {
 
 using detail::BuildMount;
 using detail::CopiedUpDir;
-
-constexpr std::size_t kShortIdLength = 24;  // as rootfs.cc names short links
+using detail::kShortIdLength;
 
 // The layers as the image view ensureSnapshots and prepareRootfs read.
 ImageView viewOf(const std::vector<build::Layer>& layers) {

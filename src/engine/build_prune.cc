@@ -1,34 +1,13 @@
 // `hull builder prune` (build.h): the build cache's records and cache mounts, then what only they
 // kept — layer blobs (store prune) and the snapshots no image needs.
-#include <sys/stat.h>
-
-#include <set>
 #include <system_error>
-#include <utility>
 
 #include "build/cache.h"
 #include "engine/build.h"
+#include "engine/prune_containers.h"
 #include "engine/snapshot_gc.h"
 
 namespace hull::engine {
-namespace {
-
-// Bytes of the regular files under dir, a hard-linked file counted once.
-int64_t treeBytes(const fs::path& dir) {
-  std::set<std::pair<dev_t, ino_t>> seen;
-  int64_t total = 0;
-  std::error_code ec;
-  auto it =
-      fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (seen.insert({st.st_dev, st.st_ino}).second) total += st.st_size;
-  }
-  return total;
-}
-
-}  // namespace
 
 Result<BuilderPruneReport> pruneBuildCache(const store::Store& store, bool dry_run) {
   // One exclusive hold for every step: no build starts between clearing the records and

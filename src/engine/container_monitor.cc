@@ -33,18 +33,18 @@ constexpr int64_t kDrainLimitNs = 2'000'000'000;
 // are unblocked (see startProbe). Exec resets handled signals to their defaults in children.
 void ignoreSignal(int) {}
 
-struct Probe {
-  pid_t pid = 0;
-  UniqueFd out;
-  std::string output;
-  int64_t start_ns = 0;
-  std::string start_wall;
-  bool timed_out = false;
-};
-
 }  // namespace
 
 struct Monitor::State {
+  struct Probe {
+    pid_t pid = 0;
+    UniqueFd out;
+    std::string output;
+    int64_t start_ns = 0;
+    std::string start_wall;
+    bool timed_out = false;
+  };
+
   const Containers* containers = nullptr;
   runtime::Runtime* runtime = nullptr;
   ContainerRecord record;

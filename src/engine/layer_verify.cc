@@ -10,7 +10,7 @@
 namespace hull::engine {
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 20;
+constexpr std::size_t kMeasureBufferSize = 1 << 20;
 
 // The digest and size of the blob's uncompressed stream. The blob is read through BlobReader, so
 // a blob damaged on disk since it was stored fails here too.
@@ -20,7 +20,7 @@ Result<store::LayerRecord> measureLayer(const store::Store& store, const Digest&
   HULL_ASSIGN_OR_RETURN(auto tar, layer::decompressingReader(*raw));
   Sha256 hash;
   int64_t size = 0;
-  std::vector<char> buf(kBufferSize);
+  std::vector<char> buf(kMeasureBufferSize);
   while (true) {
     HULL_ASSIGN_OR_RETURN(std::size_t n, tar->read(buf.data(), buf.size()));
     if (n == 0) break;

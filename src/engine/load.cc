@@ -21,7 +21,7 @@
 namespace hull::engine {
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 20;
+constexpr std::size_t kArchiveBlockSize = 1 << 20;
 constexpr std::size_t kMetaMax = 16 << 20;
 constexpr int kLinkHopsMax = 16;
 
@@ -74,11 +74,11 @@ Result<std::string> readMeta(archive* a, const std::string& path, int64_t size) 
 Result<Entry> ingestEntry(const store::Store& store, archive* a, const std::string& path,
                           Contents& contents) {
   HULL_ASSIGN_OR_RETURN(store::BlobWriter blob, store.ingest());
-  std::unique_ptr<unsigned char[]> buf(new unsigned char[kBufferSize]);
+  std::unique_ptr<unsigned char[]> buf(new unsigned char[kArchiveBlockSize]);
   Entry entry;
   bool first = true;
   while (true) {
-    la_ssize_t n = archive_read_data(a, buf.get(), kBufferSize);
+    la_ssize_t n = archive_read_data(a, buf.get(), kArchiveBlockSize);
     if (n < 0) return archiveError(a, "read");
     if (n == 0) break;
     if (first) {
@@ -142,7 +142,7 @@ Result<void> readArchive(const store::Store& store, int fd, Contents& contents) 
   if (!a) return fail(archiveNewError("archive_read_new"));
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
-  if (archive_read_open_fd(a.get(), fd, kBufferSize) != ARCHIVE_OK) {
+  if (archive_read_open_fd(a.get(), fd, kArchiveBlockSize) != ARCHIVE_OK) {
     return archiveError(a.get(), "read archive");
   }
   while (true) {

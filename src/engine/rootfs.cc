@@ -28,6 +28,7 @@
 
 #include "base/scope_exit.h"
 #include "engine/layer_verify.h"
+#include "engine/rootfs_internal.h"
 #include "engine/rootfs_view.h"
 #include "engine/run_spec.h"
 #include "engine/run_spec_internal.h"
@@ -37,9 +38,10 @@ namespace hull::engine {
 
 namespace {
 
-constexpr std::size_t kShortIdLength = 24;
-constexpr std::string_view kEmptySnapshot = "empty";  // lower dir of an image without layers
-constexpr std::size_t kMountDataMax = 4095;           // mount(2) copies one page of options
+using detail::kEmptySnapshot;
+using detail::kShortIdLength;
+
+constexpr std::size_t kMountDataMax = 4095;  // mount(2) copies one page of options
 constexpr std::string_view kVolatile = ",volatile";
 
 std::pair<std::string, std::string> splitParent(const std::string& clean) {

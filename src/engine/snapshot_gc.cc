@@ -14,14 +14,18 @@
 
 #include "engine/containers.h"
 #include "engine/prune_containers.h"
+#include "engine/rootfs_internal.h"
+#include "engine/text_internal.h"
 #include "oci/media_types.h"
 
 namespace hull::engine {
 
 namespace {
 
-constexpr std::size_t kShortIdLength = 24;  // rootfs.cc names short links this long
-constexpr std::string_view kEmptySnapshot = "empty";
+using detail::kEmptySnapshot;
+using detail::kShortIdLength;
+using detail::splitFields;
+
 constexpr int kMaxIndexDepth = 8;
 
 // What must stay: snapshot names and short link names.
@@ -44,17 +48,6 @@ std::string unescapeMountinfo(std::string_view s) {
     }
   }
   return out;
-}
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    std::size_t end = s.find(sep, start);
-    out.emplace_back(s.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) return out;
-    start = end + 1;
-  }
 }
 
 void needChain(Needed& needed, const std::vector<Digest>& diff_ids) {
@@ -112,8 +105,8 @@ struct Mounts {
 
 Mounts parseMounts(std::string_view text) {
   Mounts m;
-  for (const std::string& line : split(text, '\n')) {
-    auto fields = split(line, ' ');
+  for (std::string_view line : splitFields(text, '\n')) {
+    auto fields = splitFields(line, ' ');
     if (fields.size() > 4) m.points.insert(unescapeMountinfo(fields[4]));
   }
   m.lowers = overlayLowerDirs(text);
@@ -221,21 +214,21 @@ std::vector<Digest> chainIds(const std::vector<Digest>& diff_ids) {
 
 std::vector<std::string> overlayLowerDirs(std::string_view mountinfo) {
   std::vector<std::string> out;
-  for (const std::string& line : split(mountinfo, '\n')) {
+  for (std::string_view line : splitFields(mountinfo, '\n')) {
     // ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTS
     std::size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    auto tail = split(std::string_view(line).substr(dash + 3), ' ');
+    if (dash == std::string_view::npos) continue;
+    auto tail = splitFields(line.substr(dash + 3), ' ');
     if (tail.size() < 3 || tail[0] != "overlay") continue;
-    for (const std::string& opt : split(tail[2], ',')) {
+    for (std::string_view opt : splitFields(tail[2], ',')) {
       // lowerdir=A:B from mount(2); lowerdir+=A and datadir+=A, one per layer, from fsconfig.
       std::size_t eq = opt.find('=');
-      std::string key = opt.substr(0, eq);
-      if (eq == std::string::npos ||
+      std::string_view key = opt.substr(0, eq);
+      if (eq == std::string_view::npos ||
           (key != "lowerdir" && key != "lowerdir+" && key != "datadir+")) {
         continue;
       }
-      for (const std::string& dir : split(opt.substr(eq + 1), ':')) {
+      for (std::string_view dir : splitFields(opt.substr(eq + 1), ':')) {
         if (!dir.empty()) out.push_back(unescapeMountinfo(dir));
       }
     }

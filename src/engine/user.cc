@@ -4,9 +4,13 @@
 
 #include <fmt/format.h>
 
+#include "engine/text_internal.h"
+
 namespace hull::engine {
 
 namespace {
+
+using detail::splitFields;
 
 constexpr uint32_t kMaxId = 2147483647;  // runc refuses ids beyond int32
 
@@ -22,16 +26,6 @@ struct GroupEntry {
   uint32_t gid = 0;
   std::vector<std::string> members;
 };
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  while (true) {
-    std::size_t at = s.find(sep);
-    out.push_back(s.substr(0, at));
-    if (at == std::string_view::npos) return out;
-    s.remove_prefix(at + 1);
-  }
-}
 
 std::optional<uint32_t> parseId(std::string_view s) {
   uint64_t v = 0;
@@ -49,7 +43,7 @@ bool isNumeric(std::string_view s) {
 // libcontainer does.
 template <class F>
 void forEachLine(std::string_view text, F&& f) {
-  for (std::string_view line : split(text, '\n')) {
+  for (std::string_view line : splitFields(text, '\n')) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty() || line[0] == '#') continue;
     f(line);
@@ -59,7 +53,7 @@ void forEachLine(std::string_view text, F&& f) {
 std::vector<PasswdEntry> parsePasswd(std::string_view text) {
   std::vector<PasswdEntry> out;
   forEachLine(text, [&](std::string_view line) {
-    auto f = split(line, ':');
+    auto f = splitFields(line, ':');
     if (f.size() < 4) return;
     auto uid = parseId(f[2]);
     auto gid = parseId(f[3]);
@@ -75,13 +69,13 @@ std::vector<PasswdEntry> parsePasswd(std::string_view text) {
 std::vector<GroupEntry> parseGroup(std::string_view text) {
   std::vector<GroupEntry> out;
   forEachLine(text, [&](std::string_view line) {
-    auto f = split(line, ':');
+    auto f = splitFields(line, ':');
     if (f.size() < 3) return;
     auto gid = parseId(f[2]);
     if (!gid) return;
     GroupEntry g{.name = std::string(f[0]), .gid = *gid, .members = {}};
     if (f.size() > 3 && !f[3].empty()) {
-      for (auto m : split(f[3], ',')) {
+      for (auto m : splitFields(f[3], ',')) {
         if (!m.empty()) g.members.emplace_back(m);
       }
     }

@@ -8,8 +8,6 @@ namespace hull::gpu {
 namespace {
 
 constexpr std::string_view kLibcudaPrefix = "libcuda.so.";
-constexpr std::string_view kRequireCuda = "NVIDIA_REQUIRE_CUDA";
-constexpr std::string_view kCudaVersion = "CUDA_VERSION";
 constexpr std::string_view kSkipHint = "set NVIDIA_DISABLE_REQUIRE=1 to skip this check";
 
 // "libcuda.so.550.54.15" -> 550.54.15. The toolkit looks for libcuda.so.*.*, which leaves out
@@ -25,11 +23,11 @@ std::optional<Version> compatDriverOf(std::string_view name) {
 std::optional<Version> cudaVersionEnv(const std::vector<std::string>& env) {
   std::optional<Version> out;
   for (const std::string& entry : env) {
-    if (!entry.starts_with(kCudaVersion) || entry.size() <= kCudaVersion.size() ||
-        entry[kCudaVersion.size()] != '=') {
+    if (!entry.starts_with(kCudaVersionVar) || entry.size() <= kCudaVersionVar.size() ||
+        entry[kCudaVersionVar.size()] != '=') {
       continue;
     }
-    auto version = parseVersion(std::string_view(entry).substr(kCudaVersion.size() + 1));
+    auto version = parseVersion(std::string_view(entry).substr(kCudaVersionVar.size() + 1));
     out = version ? std::optional(Version{{version->major(), version->minor()}}) : std::nullopt;
   }
   return out;
@@ -39,7 +37,7 @@ std::optional<Version> cudaVersionEnv(const std::vector<std::string>& env) {
 // fallback) puts on cuda, else CUDA_VERSION itself.
 std::optional<Version> imageCuda(const Requirements& reqs, const std::vector<std::string>& env) {
   for (const Requirement& req : reqs.all) {
-    if (req.variable != kRequireCuda && req.variable != kCudaVersion) continue;
+    if (req.variable != kRequireCudaVar && req.variable != kCudaVersionVar) continue;
     for (const auto& alternative : req.alternatives) {
       for (const Constraint& c : alternative) {
         bool lower = c.op == RequireOp::kGe || c.op == RequireOp::kGt || c.op == RequireOp::kEq;
@@ -75,8 +73,8 @@ std::string okMessage(const CompatReport& r) {
 
 // The CUDA refusal names what the image wants, what the host gives, and every way out.
 std::string refusalMessage(const CompatReport& r, const Verdict& v) {
-  bool about_cuda = v.failed.starts_with(std::string(kRequireCuda) + "=") ||
-                    v.failed.starts_with(std::string(kCudaVersion) + "=");
+  bool about_cuda = v.failed.starts_with(std::string(kRequireCudaVar) + "=") ||
+                    v.failed.starts_with(std::string(kCudaVersionVar) + "=");
   if (!about_cuda || !r.image_cuda) return fmt::format("{}; or {}", v.message, kSkipHint);
   std::string host = fmt::format("host driver {} supports CUDA <= {}",
                                  clipForMessage(r.host_driver.str(), 40), cudaText(r.host_cuda));

@@ -16,8 +16,6 @@ namespace {
 constexpr std::string_view kRequirePrefix = "NVIDIA_REQUIRE_";
 // The toolkit leaves NVIDIA_REQUIRE_JETPACK* to the Jetson tooling and does not check it.
 constexpr std::string_view kJetpackPrefix = "NVIDIA_REQUIRE_JETPACK";
-constexpr std::string_view kRequireCuda = "NVIDIA_REQUIRE_CUDA";
-constexpr std::string_view kCudaVersion = "CUDA_VERSION";
 constexpr std::string_view kDisableRequire = "NVIDIA_DISABLE_REQUIRE";
 
 // "K=V" entries as a process sees them: the last one of a name wins; entries without '=' set
@@ -187,14 +185,14 @@ Result<Requirement> legacyRequirement(std::string_view cuda_version) {
   auto version = parseVersion(cuda_version);
   if (!version) {
     return fail(Errc::kInvalidArgument,
-                fmt::format("{}: {}", kCudaVersion, version.error().message));
+                fmt::format("{}: {}", kCudaVersionVar, version.error().message));
   }
   Constraint c;
   c.key = RequireKey::kCuda;
   c.op = RequireOp::kGe;
   c.value = fmt::format("{}.{}", version->major(), version->minor());
   c.version = Version{{version->major(), version->minor()}, c.value};
-  return Requirement{std::string(kCudaVersion), std::string(cuda_version), {{std::move(c)}}};
+  return Requirement{std::string(kCudaVersionVar), std::string(cuda_version), {{std::move(c)}}};
 }
 
 bool compareVersions(const Version& have, RequireOp op, const Version& want) {
@@ -340,8 +338,8 @@ Result<Requirements> requirementsFromEnv(const std::vector<std::string>& env) {
     }
     if (*req) out.all.push_back(**std::move(req));
   }
-  auto require_cuda = vars.find(kRequireCuda);
-  auto cuda_version = vars.find(kCudaVersion);
+  auto require_cuda = vars.find(kRequireCudaVar);
+  auto cuda_version = vars.find(kCudaVersionVar);
   bool legacy = cuda_version != vars.end() && !cuda_version->second.empty() &&
                 (require_cuda == vars.end() || require_cuda->second.empty());
   if (legacy) {

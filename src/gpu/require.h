@@ -27,6 +27,11 @@ struct Constraint {
   std::optional<Version> version;  // parsed for cuda, driver and arch
 };
 
+// The variables that state an image's CUDA (Requirement::variable): NVIDIA_REQUIRE_CUDA, and
+// CUDA_VERSION where that is absent.
+inline constexpr std::string_view kRequireCudaVar = "NVIDIA_REQUIRE_CUDA";
+inline constexpr std::string_view kCudaVersionVar = "CUDA_VERSION";
+
 struct Requirement {
   std::string variable;                               // "NVIDIA_REQUIRE_CUDA" (or "CUDA_VERSION")
   std::string text;                                   // its value as written

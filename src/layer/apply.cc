@@ -33,11 +33,10 @@ namespace hull::layer {
 
 namespace {
 
+using detail::kOpaqueMarker;
+using detail::kWhiteoutPrefix;
 using detail::openInRoot;
 using detail::quoteName;
-
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
 struct InodeKey {
   dev_t dev;

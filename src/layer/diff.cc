@@ -33,8 +33,9 @@ namespace hull::layer {
 
 namespace {
 
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+using detail::kOpaqueMarker;
+using detail::kWhiteoutPrefix;
+
 constexpr std::string_view kOverlayXattrPrefix = "trusted.overlay.";
 
 using Xattrs = std::vector<std::pair<std::string, std::string>>;

@@ -19,6 +19,11 @@ namespace hull::layer::detail {
 
 inline constexpr std::size_t kBlockSize = 1u << 20;  // read, decompress and compress unit
 
+// OCI whiteouts: ".wh.NAME" removes NAME; kOpaqueMarker in a directory hides the lower layers'
+// entries of it.
+inline constexpr std::string_view kWhiteoutPrefix = ".wh.";
+inline constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+
 // An entry name made safe for a one-line error message (printable, at most 120 bytes).
 std::string quoteName(std::string_view name);
 

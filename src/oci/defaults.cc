@@ -9,10 +9,13 @@
 #include <optional>
 #include <set>
 
+#include "oci/internal.h"
 #include "oci/seccomp_profile.h"
 
 namespace hull::oci {
 namespace {
+
+using detail::contains;
 
 constexpr std::string_view kAllCapabilities[] = {"CAP_CHOWN",
                                                  "CAP_DAC_OVERRIDE",
@@ -55,10 +58,6 @@ constexpr std::string_view kAllCapabilities[] = {"CAP_CHOWN",
                                                  "CAP_PERFMON",
                                                  "CAP_BPF",
                                                  "CAP_CHECKPOINT_RESTORE"};
-
-bool contains(const std::vector<std::string>& list, std::string_view item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
 
 // "sys_admin", "CAP_SYS_ADMIN", "Sys_Admin" → "CAP_SYS_ADMIN"; "all" → "ALL".
 Result<std::vector<std::string>> normalizeCapabilities(const std::vector<std::string>& names) {

@@ -6,9 +6,12 @@
 #include <charconv>
 
 #include "base/json.h"
+#include "oci/internal.h"
 
 namespace hull::oci {
 namespace {
+
+using detail::contains;
 
 constexpr size_t kMaxProfileBytes = 4u << 20;
 constexpr size_t kMaxEntries = 4096;
@@ -32,10 +35,6 @@ constexpr std::string_view kFlags[] = {"SCMP_FLAG_LOG", "SCMP_FLAG_SPEC_ALLOW",
 template <size_t N>
 bool oneOf(const std::string_view (&set)[N], std::string_view value) {
   return std::find(std::begin(set), std::end(set), value) != std::end(set);
-}
-
-bool contains(const std::vector<std::string>& list, std::string_view item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
 }
 
 // The architecture hull was built for, in libseccomp's short names (Docker's "native" arch).
