@@ -14,6 +14,7 @@
 namespace hull::build {
 namespace {
 
+using testing::addSpec;
 using testing::copyInto;
 using testing::modeOf;
 using testing::readText;
@@ -21,12 +22,6 @@ using testing::spec;
 using testing::TempDir;
 using testing::writeTar;
 using testing::writeText;
-
-CopySpec addSpec(std::vector<std::string> sources, std::string dest) {
-  auto s = spec(std::move(sources), std::move(dest));
-  s.add = true;
-  return s;
-}
 
 class AddArchiveTest : public ::testing::TestWithParam<std::string> {};
 

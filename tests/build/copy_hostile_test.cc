@@ -8,6 +8,7 @@
 namespace hull::build {
 namespace {
 
+using testing::addSpec;
 using testing::copyInto;
 using testing::readText;
 using testing::spec;
@@ -83,12 +84,6 @@ TEST_F(CopyHostileTest, DestFileThatIsASymlinkIsReplaced) {
   ASSERT_TRUE(copyInto(ctx(), root(), spec({"f"}, "/f")));
   EXPECT_EQ(readText(elsewhere_.path() / "victim"), "safe");
   EXPECT_EQ(readText(root() / "f"), "payload");
-}
-
-CopySpec addSpec(std::vector<std::string> sources, std::string dest) {
-  auto s = spec(std::move(sources), std::move(dest));
-  s.add = true;
-  return s;
 }
 
 TEST_F(CopyHostileTest, ArchiveWithDotDotIsRefused) {

@@ -1,5 +1,6 @@
-// Helpers shared by the COPY/ADD tests: temporary trees, file writers, tar archives made with
-// libarchive (including hostile entries the tar(1) tool would refuse to write).
+// Helpers shared by the COPY/ADD tests: temporary trees, tar archives made with libarchive
+// (including hostile entries the tar(1) tool would refuse to write), and temp_dir_util.h's file
+// writes and reads.
 #pragma once
 
 #include <archive.h>
@@ -16,6 +17,7 @@
 
 #include "base/fs.h"
 #include "build/copy.h"
+#include "temp_dir_util.h"
 
 namespace hull::build::testing {
 
@@ -31,17 +33,6 @@ class TempDir {
  private:
   fs::path path_;
 };
-
-inline void writeText(const fs::path& path, const std::string& text, mode_t mode = 0644) {
-  fs::create_directories(path.parent_path());
-  ASSERT_TRUE(writeFileAtomic(path, text, mode));
-  ::chmod(path.c_str(), mode);
-}
-
-inline std::string readText(const fs::path& path) {
-  auto text = readFile(path);
-  return text ? *text : std::string("<missing>");
-}
 
 inline mode_t modeOf(const fs::path& path) {
   struct stat st;
@@ -103,6 +94,13 @@ inline CopySpec spec(std::vector<std::string> sources, std::string dest) {
   CopySpec s;
   s.sources = std::move(sources);
   s.dest = std::move(dest);
+  return s;
+}
+
+// The same as an ADD.
+inline CopySpec addSpec(std::vector<std::string> sources, std::string dest) {
+  CopySpec s = spec(std::move(sources), std::move(dest));
+  s.add = true;
   return s;
 }
 

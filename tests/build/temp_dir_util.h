@@ -1,15 +1,16 @@
-// Helpers shared by the build cache and RUN mount tests: a temporary directory removed with its
-// contents, and plain file writes and reads.
+// Helpers shared by the build module's tests: a temporary directory removed with its contents,
+// and plain file writes and reads.
 #pragma once
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include <gtest/gtest.h>
 
 #include "base/fs.h"
 
@@ -35,15 +36,17 @@ class ScratchDir {
   fs::path path_;
 };
 
-inline void writeText(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+// Writes `path` (making its parent directories) with mode `mode`.
+inline void writeText(const fs::path& path, const std::string& text, mode_t mode = 0644) {
+  fs::create_directories(path.parent_path());
+  ASSERT_TRUE(writeFileAtomic(path, text, mode));
+  ::chmod(path.c_str(), mode);
 }
 
-inline std::string readText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The file's contents, "<missing>" when it cannot be read.
+inline std::string readText(const fs::path& path) {
+  auto text = readFile(path);
+  return text ? *text : std::string("<missing>");
 }
 
 }  // namespace hull::build::testing

@@ -161,22 +161,22 @@ const MatchCase kMatchCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Cases, DockerignoreMatch, testing::ValuesIn(kMatchCases));
 
-struct ErrorCase {
+struct IgnoreErrorCase {
   const char* dockerignore;
   const char* message;
 };
 
-class DockerignoreError : public testing::TestWithParam<ErrorCase> {};
+class DockerignoreError : public testing::TestWithParam<IgnoreErrorCase> {};
 
 TEST_P(DockerignoreError, IsRejectedWithLine) {
-  const ErrorCase& c = GetParam();
+  const IgnoreErrorCase& c = GetParam();
   auto m = IgnoreMatcher::parse(c.dockerignore);
   ASSERT_FALSE(m) << c.dockerignore;
   EXPECT_EQ(m.error().code, Errc::kInvalidArgument);
   EXPECT_EQ(m.error().message, c.message);
 }
 
-const ErrorCase kErrorCases[] = {
+const IgnoreErrorCase kErrorCases[] = {
     {"!", ".dockerignore:1: illegal exclusion pattern: \"!\""},
     {"*.go\n  !  \n", ".dockerignore:2: illegal exclusion pattern: \"!\""},
     {"# x\n!/", ".dockerignore:2: illegal exclusion pattern: \"!\""},

@@ -84,12 +84,12 @@ TEST(Lexer, SkipUnsetKeepsReferences) {
             "a $NOPE ${NOPE} ${NOPE:-x}");
 }
 
-struct ErrorCase {
+struct WordErrorCase {
   const char* in;
   const char* message;
 };
 
-class ProcessWordError : public ::testing::TestWithParam<ErrorCase> {};
+class ProcessWordError : public ::testing::TestWithParam<WordErrorCase> {};
 
 TEST_P(ProcessWordError, Fails) {
   auto r = Lexer().processWord(GetParam().in, kEnv);
@@ -99,17 +99,18 @@ TEST_P(ProcessWordError, Fails) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, ProcessWordError,
-    ::testing::Values(ErrorCase{"${}", "bad substitution"}, ErrorCase{"${:}", "bad substitution"},
-                      ErrorCase{"${{A}", "bad substitution"}, ErrorCase{"${", "missing '}'"},
-                      ErrorCase{"${A", "missing '}'"}, ErrorCase{"${A:-x", "missing '}'"},
-                      ErrorCase{"${A!}", "unsupported modifier (!)"},
-                      ErrorCase{"${A:#x}", "unsupported modifier (:#)"},
-                      ErrorCase{"${UNSET:?}", "UNSET: is not allowed to be unset"},
-                      ErrorCase{"${EMPTY:?}", "EMPTY: is not allowed to be empty"},
-                      ErrorCase{"${UNSET?custom}", "UNSET: custom"},
-                      ErrorCase{"'open", "matching single-quote"},
-                      ErrorCase{"\"open", "matching double-quote"},
-                      ErrorCase{"${A#\\x}", "invalid escape"}, ErrorCase{"${A/x}", "missing '/'"}));
+    ::testing::Values(
+        WordErrorCase{"${}", "bad substitution"}, WordErrorCase{"${:}", "bad substitution"},
+        WordErrorCase{"${{A}", "bad substitution"}, WordErrorCase{"${", "missing '}'"},
+        WordErrorCase{"${A", "missing '}'"}, WordErrorCase{"${A:-x", "missing '}'"},
+        WordErrorCase{"${A!}", "unsupported modifier (!)"},
+        WordErrorCase{"${A:#x}", "unsupported modifier (:#)"},
+        WordErrorCase{"${UNSET:?}", "UNSET: is not allowed to be unset"},
+        WordErrorCase{"${EMPTY:?}", "EMPTY: is not allowed to be empty"},
+        WordErrorCase{"${UNSET?custom}", "UNSET: custom"},
+        WordErrorCase{"'open", "matching single-quote"},
+        WordErrorCase{"\"open", "matching double-quote"},
+        WordErrorCase{"${A#\\x}", "invalid escape"}, WordErrorCase{"${A/x}", "missing '/'"}));
 
 TEST(Lexer, DepthIsCapped) {
   std::string deep;

@@ -4,9 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
 #include "base/fs.h"
@@ -19,12 +16,7 @@
 namespace hull::engine {
 namespace {
 
-std::string mountinfo() {
-  std::ifstream f("/proc/self/mountinfo");
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using testing::mountinfo;
 
 class BuildExecutorTest : public ::testing::Test {
  protected:

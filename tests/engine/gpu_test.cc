@@ -18,9 +18,10 @@
 namespace hull::engine {
 namespace {
 
+using testing::kContainerId;
+
 using Names = std::optional<std::vector<std::string>>;
 using Files = std::map<std::string, std::string>;
-constexpr const char* kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 class TempDir {
  public:
@@ -120,7 +121,7 @@ Result<ContainerPlan> planWithDevices(std::vector<std::string> devices) {
   RunOptions o;
   o.devices = std::move(devices);
   MemoryRootfsView view(Files{{"/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"}});
-  return planContainer(image, o, view, kId, deviceHost());
+  return planContainer(image, o, view, kContainerId, deviceHost());
 }
 
 TEST(HostDevices, NodesAndCgroupRulesDockersWay) {

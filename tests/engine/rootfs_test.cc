@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -29,12 +28,7 @@
 namespace hull::engine {
 namespace {
 
-std::string mountinfo() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::mountinfo;
 
 // The mountinfo lines of mount points at or below dir.
 std::string mountsUnder(const fs::path& dir) {

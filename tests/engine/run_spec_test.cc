@@ -22,12 +22,14 @@
 #include "base/json.h"
 #include "engine/run_spec.h"
 #include "oci/defaults.h"
+#include "test_util.h"
 
 namespace hull::engine {
 namespace {
 
-const std::string kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const fs::path kContainerDir = "/var/lib/hull/containers/" + kId;
+using testing::kContainerId;
+
+const fs::path kContainerDir = "/var/lib/hull/containers/" + kContainerId;
 const fs::path kVolumesRoot = "/var/lib/hull/volumes";
 
 fs::path casesDir() { return fs::path(HULL_TESTDATA) / "engine" / "run_spec"; }
@@ -213,7 +215,7 @@ TEST_P(Golden, Plan) {
     for (const auto& [path, contents] : files->items()) view.put(path, contents.get<std::string>());
   }
   HostEnvironment host = testHost(dir);
-  auto plan = planContainer(*image, *options, view, kId, host);
+  auto plan = planContainer(*image, *options, view, kContainerId, host);
   bool want_error = fs::exists(dir / "error.txt") || (update && GetParam().starts_with("err_"));
   if (want_error) {
     ASSERT_FALSE(plan) << "expected an error";
@@ -263,7 +265,7 @@ oci::ImageConfig busyboxImage() {
 Result<ContainerPlan> plan(const RunOptions& options,
                            const oci::ImageConfig& image = busyboxImage()) {
   MemoryRootfsView view = baseRootfs();
-  return planContainer(image, options, view, kId, testHost(casesDir()));
+  return planContainer(image, options, view, kContainerId, testHost(casesDir()));
 }
 
 std::string errorOf(const RunOptions& options) {
@@ -279,7 +281,7 @@ TEST(RunSpec, HostnameDefaultsToShortIdAndEnvHasIt) {
   const auto& env = p->spec.process->env;
   EXPECT_NE(std::find(env.begin(), env.end(), "HOSTNAME=0123456789ab"), env.end());
   EXPECT_NE(std::find(env.begin(), env.end(), "HOME=/root"), env.end());
-  EXPECT_EQ(p->spec.linux->cgroups_path, "/hull/" + kId);
+  EXPECT_EQ(p->spec.linux->cgroups_path, "/hull/" + kContainerId);
 }
 
 TEST(RunSpec, HomeFromEnvIsKept) {
@@ -373,7 +375,7 @@ TEST(RunSpec, BadInputIsOneClearLine) {
 TEST(RunSpec, NoCommand) {
   oci::ImageConfig image;
   MemoryRootfsView view = baseRootfs();
-  auto p = planContainer(image, RunOptions{}, view, kId, testHost(casesDir()));
+  auto p = planContainer(image, RunOptions{}, view, kContainerId, testHost(casesDir()));
   ASSERT_FALSE(p);
   EXPECT_TRUE(p.error().message.starts_with("no command specified"));
 }

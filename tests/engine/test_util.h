@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -11,6 +13,18 @@
 #include "layer/layer.h"
 
 namespace hull::engine::testing {
+
+// A container ID for the tests that plan containers.
+inline const std::string kContainerId =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+// This process's mount table (/proc/self/mountinfo).
+inline std::string mountinfo() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // A fresh directory under the system temp dir (the caller removes it).
 inline fs::path freshTempDir(std::string_view prefix) {

@@ -248,7 +248,8 @@ TEST(CdiLoad, DefaultDirs) {
   unsetenv("HULL_CDI_SPEC_DIRS");
 }
 
-Driver fakeDriver() {
+// A driver whose files live under /run/nvidia/driver, as a driver container installs them.
+Driver containerizedDriver() {
   Driver d;
   d.root = "/run/nvidia/driver";
   for (int i = 0; i < 2; ++i) {
@@ -286,7 +287,7 @@ Driver fakeDriver() {
 }
 
 TEST(CdiGenerate, FromDriver) {
-  CdiSpec spec = generateCdiSpec(fakeDriver(), "/usr/local/bin/hull");
+  CdiSpec spec = generateCdiSpec(containerizedDriver(), "/usr/local/bin/hull");
   EXPECT_EQ(spec.version, "0.5.0");  // hostPath and names that start with a digit
   EXPECT_EQ(spec.kind, "nvidia.com/gpu");
   ASSERT_EQ(spec.devices.size(), 5u);
@@ -331,7 +332,7 @@ TEST(CdiGenerate, FromDriver) {
 
 TEST(CdiGenerate, ResolvesWithoutTheHost) {
   CdiRegistry reg;
-  reg.specs.push_back(generateCdiSpec(fakeDriver(), "/usr/local/bin/hull"));
+  reg.specs.push_back(generateCdiSpec(containerizedDriver(), "/usr/local/bin/hull"));
   // Every node has a hostPath: the stat looks there, not at the container path.
   StatNode stat = [](const std::string& path) -> Result<HostNode> {
     if (path.rfind("/run/nvidia/driver/dev/", 0) != 0) return fail(Errc::kNotFound, path);
@@ -345,7 +346,7 @@ TEST(CdiGenerate, ResolvesWithoutTheHost) {
 }
 
 TEST(CdiGenerate, NoGpus) {
-  Driver d = fakeDriver();
+  Driver d = containerizedDriver();
   d.gpus.clear();
   CdiSpec spec = generateCdiSpec(d, "/usr/local/bin/hull");
   EXPECT_TRUE(spec.devices.empty());  // nothing to offer: callers write no spec

@@ -129,7 +129,7 @@ struct BrokenCase {
   const char* error;
 };
 
-class CdiBroken : public testing::TestWithParam<BrokenCase> {};
+class CdiBroken : public ::testing::TestWithParam<BrokenCase> {};
 
 TEST_P(CdiBroken, ExactError) {
   const BrokenCase& c = GetParam();
@@ -142,7 +142,7 @@ TEST_P(CdiBroken, ExactError) {
 
 INSTANTIATE_TEST_SUITE_P(
     Files, CdiBroken,
-    testing::Values(
+    ::testing::Values(
         BrokenCase{"bad-version.yaml",
                    "bad-version.yaml: cdiVersion: unknown version \"0.2.0\" (known: 0.3.0, 0.4.0, "
                    "0.5.0, 0.6.0, 0.7.0, 0.8.0, 1.0.0, 1.1.0)"},
@@ -205,7 +205,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "value - unexpected end of input; expected '[', '{', or a literal"},
         BrokenCase{"bad-yaml.yaml",
                    "bad-yaml.yaml: invalid YAML at line 3: end of sequence flow not found"}),
-    [](const testing::TestParamInfo<BrokenCase>& info) {
+    [](const ::testing::TestParamInfo<BrokenCase>& info) {
       std::string name;
       for (char c : std::string(info.param.file)) name += std::isalnum(c) ? c : '_';
       return name;

@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace hull::gpu {
 namespace {
 
-Version ver(const char* text) { return *parseVersion(text); }
+using testing::ver;
 
 TEST(GpuCudaTable, CoversNineToThirteen) {
   auto table = cudaDriverTable();

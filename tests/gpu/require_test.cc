@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace hull::gpu {
 namespace {
 
-Version ver(const char* text) { return *parseVersion(text); }
+using testing::ver;
 
 // The requirement string of NVIDIA's CUDA 11.8 images, cut to the Tesla branch alternatives.
 constexpr const char* kTesla118 =
@@ -15,7 +17,7 @@ constexpr const char* kTesla124 =
     "NVIDIA_REQUIRE_CUDA=cuda>=12.4 brand=tesla,driver>=470,driver<471 "
     "brand=tesla,driver>=525,driver<526 brand=tesla,driver>=535,driver<536";
 
-struct Gpu {
+struct CaseGpu {
   const char* brand;
   const char* arch;
 };
@@ -25,7 +27,7 @@ struct Case {
   std::vector<std::string> env;
   const char* driver;
   const char* cuda;
-  std::vector<Gpu> gpus;
+  std::vector<CaseGpu> gpus;
   bool ok;
   const char* needed = "";  // "" when no driver is named
   const char* failed = "";
@@ -33,7 +35,7 @@ struct Case {
 
 HostFacts hostOf(const Case& c) {
   HostFacts host{ver(c.driver), ver(c.cuda), {}};
-  for (const Gpu& gpu : c.gpus) host.gpus.push_back({ver(gpu.arch), gpu.brand});
+  for (const CaseGpu& gpu : c.gpus) host.gpus.push_back({ver(gpu.arch), gpu.brand});
   return host;
 }
 

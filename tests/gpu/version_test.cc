@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace hull::gpu {
 namespace {
+
+using testing::ver;
 
 TEST(GpuVersion, ParsesOneToFourParts) {
   struct Case {
@@ -62,8 +66,6 @@ TEST(GpuVersion, RejectsMalformedTextNamingIt) {
     EXPECT_EQ(v.error().message, c.message);
   }
 }
-
-Version ver(const char* text) { return *parseVersion(text); }
 
 TEST(GpuVersion, ComparesNumericallyWithMissingPartsAsZero) {
   EXPECT_EQ(ver("12"), ver("12.0"));

@@ -11,13 +11,12 @@ namespace hull::store {
 namespace {
 
 using testing::emptyTar;
+using testing::kRefName;
 using testing::putImage;
 using testing::readText;
 using testing::runShell;
 using testing::TestImage;
 using testing::writeText;
-
-const std::string kRefName(oci::kAnnotationRefName);
 
 class StoreTest : public testing::StoreFixture {
  protected:

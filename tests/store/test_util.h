@@ -21,6 +21,9 @@
 
 namespace hull::store::testing {
 
+// The annotation that names an index.json entry, as a json key.
+inline const std::string kRefName(oci::kAnnotationRefName);
+
 class TempDir {
  public:
   TempDir() {
