@@ -47,14 +47,18 @@ Result<void> signalInit(const StoredState& s, int signal) {
   return {};
 }
 
+// The config.json a container was created with.
+Result<oci::RuntimeSpec> readSpec(const std::filesystem::path& root, const std::string& id) {
+  HULL_ASSIGN_OR_RETURN(std::string text, readFile(root / id / kConfigFile, 16u << 20));
+  return oci::parseRuntimeSpec(text);
+}
+
 // The spec's hooks, for poststart and poststop; config.json (a 16 KB parse with a seccomp
 // profile) is read only when state.json does not say there are none.
 std::optional<oci::Hooks> lateHooks(const std::filesystem::path& root, const std::string& id,
                                     const StoredState& s) {
   if (!s.late_hooks.value_or(true)) return std::nullopt;
-  auto text = readFile(root / id / kConfigFile, 16u << 20);
-  if (!text) return std::nullopt;
-  auto spec = oci::parseRuntimeSpec(*text);
+  auto spec = readSpec(root, id);
   if (!spec || !spec->hooks) return std::nullopt;
   return spec->hooks;
 }
@@ -210,8 +214,7 @@ Result<void> Runtime::kill(const std::string& id, int signal, bool all) {
 
 Result<oci::RuntimeSpec> Runtime::spec(const std::string& id) {
   HULL_TRY(loadStoredState(root_, id));
-  HULL_ASSIGN_OR_RETURN(std::string text, readFile(root_ / id / kConfigFile, 16u << 20));
-  return oci::parseRuntimeSpec(text);
+  return readSpec(root_, id);
 }
 
 Result<std::vector<pid_t>> Runtime::pids(const std::string& id) {
